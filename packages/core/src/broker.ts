@@ -1,0 +1,340 @@
+/**
+ * The broker contract, split by role so that each component asks only for what it uses: a client needs a
+ * `TaskProducer`, a server a `TaskConsumer`, a scheduler a `SchedulerStore`, an inspector a `QueueAdmin`.
+ * `Broker` is all of them. Times are Unix milliseconds and durations milliseconds unless a name says
+ * otherwise. A broker for another store passes the same conformance suite (`@q/broker-conformance`).
+ */
+import type { QError } from './errors';
+import type { StoredTask } from './task-info';
+import type { TaskMessage } from './task-message';
+import type { TaskState } from './task-state';
+
+// ---------------------------------------------------------------------------------------------------
+// Producing
+
+export interface EnqueueRequest {
+  /** The task; `uniqueKey` is filled in by the broker when `uniqueTtl` is set. */
+  message: TaskMessage;
+  /** When the task is due. In the future: the task is scheduled. Absent or past: it is pending now. */
+  processAt?: number;
+  /** Take a uniqueness lock on (queue, type, payload) for this long (from `processAt` when scheduled). */
+  uniqueTtl?: number;
+}
+
+export interface EnqueueResult {
+  /** The message as stored. */
+  message: TaskMessage;
+  state: TaskState;
+  /** When the task is due (now for pending tasks); absent for aggregating tasks. */
+  nextProcessAt?: number;
+}
+
+export type EnqueueManyResult = { ok: true; result: EnqueueResult } | { ok: false; error: QError };
+
+export interface EnqueueManyOptions {
+  /**
+   * All or nothing: when one task is refused (duplicate, id conflict), none is written and every result
+   * carries an error. Every task must be in the same queue.
+   * @default false
+   */
+  atomic?: boolean;
+}
+
+/** What a client needs. */
+export interface TaskProducer {
+  /** Throws `DuplicateTaskError` or `TaskIdConflictError` when refused. */
+  enqueue(request: EnqueueRequest): Promise<EnqueueResult>;
+  /** One round trip per batch. Results are in the order of `requests`. */
+  enqueueMany(
+    requests: readonly EnqueueRequest[],
+    options?: EnqueueManyOptions,
+  ): Promise<EnqueueManyResult[]>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Consuming
+
+export interface LeasedTask {
+  message: TaskMessage;
+  /** When the lease ends unless extended. */
+  leaseExpiresAt: number;
+}
+
+/** A record the broker could not decode; it has already been archived with `reason` when possible. */
+export interface MalformedRecord {
+  queue: string;
+  taskId: string;
+  reason: string;
+}
+
+export interface DequeueOptions {
+  /** How many tasks to take at most (the free slots). */
+  count: number;
+  /** Lease length for every task taken. */
+  leaseDuration: number;
+}
+
+export interface DequeueResult {
+  tasks: LeasedTask[];
+  malformed: MalformedRecord[];
+}
+
+export interface RetryOptions {
+  /** When the task becomes due again. */
+  processAt: number;
+  errorMessage: string;
+  /** When false, the attempt does not count as a failure: `retried` and the failed counters stay. */
+  isFailure: boolean;
+}
+
+export interface LeaseExtension {
+  /** The new lease end for the tasks still held. */
+  leaseExpiresAt: number;
+  /** Ids whose lease was no longer held by this worker: the server must stop acting on them. */
+  lost: string[];
+}
+
+export interface AggregationCheckOptions {
+  /** The id to give a new aggregation set. */
+  setId: string;
+  maxSize: number;
+  maxDelay: number;
+  gracePeriod: number;
+  now: number;
+}
+
+export interface AggregationSet {
+  messages: TaskMessage[];
+}
+
+/** A server as published for inspection (Asynq's ServerInfo plus @q's lifecycle details). */
+export interface ServerState {
+  host: string;
+  pid: number;
+  serverId: string;
+  concurrency: number;
+  queues: Record<string, number>;
+  strictPriority: boolean;
+  /** Asynq's status words: `active`, `stopped` (quiet), `closed`. */
+  status: string;
+  startedAt: number;
+  activeWorkerCount: number;
+  /** @q's extension; absent for servers written by Go Asynq. */
+  lifecycle?: ServerLifecycle;
+}
+
+export interface ServerLifecycle {
+  /** `running`, `quiet`, `draining`, `forced`, `closed`. */
+  state: string;
+  /** When `state` began. */
+  stateSince: number;
+  /** The last signal the process received, e.g. `SIGTERM`. */
+  lastSignal?: string;
+  lastSignalAt?: number;
+  /** The last time the fetch loop ran. */
+  lastFetchAt?: number;
+  /** Tasks whose handler overran its timeout and has not settled. */
+  overdueTaskIds?: string[];
+  /** Whether the broker is reachable from the server, as the server last saw it. */
+  brokerReachable?: boolean;
+  version?: string;
+}
+
+/** A task a server is running, as published for inspection (Asynq's WorkerInfo). */
+export interface WorkerState {
+  host: string;
+  pid: number;
+  serverId: string;
+  taskId: string;
+  taskType: string;
+  payload: Uint8Array;
+  queue: string;
+  startedAt: number;
+  /** When the handler's time runs out. */
+  deadline: number;
+}
+
+/** What a server needs. */
+export interface TaskConsumer {
+  /**
+   * Moves up to `count` tasks from pending to active, trying `queues` in the given order and skipping
+   * paused ones. Malformed records are archived and reported, never thrown.
+   */
+  dequeue(queues: readonly string[], options: DequeueOptions): Promise<DequeueResult>;
+  /**
+   * Resolves `true` as soon as a producer signals new work on one of `queues`, or `false` after `timeout`
+   * (producers that do not signal, such as Go Asynq, are found by the next dequeue).
+   */
+  waitForTasks(queues: readonly string[], timeout: number, signal?: AbortSignal): Promise<boolean>;
+  /** Success without retention, and revocation: deletes the task and counts it processed. */
+  done(message: TaskMessage): Promise<void>;
+  /** Success with retention: keeps the task as completed until `completedAt + retention`. */
+  markComplete(message: TaskMessage, completedAt: number): Promise<void>;
+  /** Puts an unfinished active task back at the head of pending without spending a retry. */
+  requeue(message: TaskMessage): Promise<void>;
+  retry(message: TaskMessage, options: RetryOptions): Promise<void>;
+  /** Archives the task with `errorMessage` as its last error, counting it processed and failed. */
+  archive(message: TaskMessage, errorMessage: string): Promise<void>;
+  extendLeases(queue: string, taskIds: readonly string[], leaseDuration: number): Promise<LeaseExtension>;
+  writeResult(queue: string, taskId: string, result: Uint8Array): Promise<void>;
+  /**
+   * Active tasks whose lease ended before `cutoff`, and active tasks with no lease at all (left by a
+   * crash), for the recoverer to retry or archive.
+   */
+  listLeaseExpired(queues: readonly string[], cutoff: number): Promise<TaskMessage[]>;
+  /** Moves due scheduled and retry tasks to pending (or to their group). Returns how many moved. */
+  forward(queues: readonly string[], now: number): Promise<number>;
+  /** Deletes completed tasks whose retention ended before `now`, at most `batchSize`. */
+  deleteExpiredCompleted(queue: string, now: number, batchSize: number): Promise<number>;
+  listGroups(queue: string): Promise<string[]>;
+  /** Returns the id of a new aggregation set when the group is ready to be aggregated, else undefined. */
+  aggregationCheck(
+    queue: string,
+    group: string,
+    options: AggregationCheckOptions,
+  ): Promise<string | undefined>;
+  readAggregationSet(queue: string, group: string, setId: string): Promise<AggregationSet>;
+  deleteAggregationSet(queue: string, group: string, setId: string): Promise<void>;
+  /** Returns sets whose aggregator died to their group. */
+  reclaimStaleAggregationSets(queue: string, now: number): Promise<void>;
+  writeServerState(server: ServerState, workers: readonly WorkerState[], ttl: number): Promise<void>;
+  clearServerState(server: Pick<ServerState, 'host' | 'pid' | 'serverId'>): Promise<void>;
+  /** Calls `listener` with the id of every task whose cancellation is requested. Returns an unsubscribe. */
+  subscribeCancel(listener: (taskId: string) => void): Promise<() => Promise<void>>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Scheduling
+
+export interface SchedulerEntryState {
+  id: string;
+  spec: string;
+  taskType: string;
+  payload: Uint8Array;
+  /** Asynq's option strings, e.g. `Queue("low")`, `MaxRetry(3)`, `Timeout(1m0s)`. */
+  enqueueOptions: string[];
+  nextEnqueueAt: number;
+  /** 0 when never enqueued. */
+  previousEnqueueAt: number;
+}
+
+export interface SchedulerIdentity {
+  host: string;
+  pid: number;
+  schedulerId: string;
+}
+
+export interface SchedulerEnqueueEvent {
+  taskId: string;
+  enqueuedAt: number;
+}
+
+/** What a scheduler needs besides a `TaskProducer`. */
+export interface SchedulerStore {
+  writeSchedulerEntries(
+    scheduler: SchedulerIdentity,
+    entries: readonly SchedulerEntryState[],
+    ttl: number,
+  ): Promise<void>;
+  clearSchedulerEntries(scheduler: SchedulerIdentity): Promise<void>;
+  recordSchedulerEnqueue(entryId: string, event: SchedulerEnqueueEvent): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Inspecting and administering
+
+export interface QueueStats {
+  queue: string;
+  /** Bytes used by the queue's keys (sampled for large queues). */
+  memoryUsage: number;
+  /** Milliseconds the oldest pending task has waited; 0 when none. */
+  latency: number;
+  size: number;
+  groups: number;
+  pending: number;
+  active: number;
+  scheduled: number;
+  retry: number;
+  archived: number;
+  completed: number;
+  aggregating: number;
+  processedToday: number;
+  failedToday: number;
+  processedTotal: number;
+  failedTotal: number;
+  paused: boolean;
+  /** When these figures were read. */
+  timestamp: number;
+}
+
+export interface DailyStats {
+  queue: string;
+  /** `YYYY-MM-DD`, UTC. */
+  date: string;
+  processed: number;
+  failed: number;
+}
+
+export interface GroupStats {
+  group: string;
+  size: number;
+}
+
+export interface Page {
+  /** 1-based. @default 1 */
+  page?: number;
+  /** @default 30 */
+  pageSize?: number;
+}
+
+export interface ServerSnapshot {
+  server: ServerState;
+  workers: WorkerState[];
+  /** When the server's published state expires unless refreshed. */
+  expiresAt: number;
+}
+
+export interface SchedulerEntrySnapshot extends SchedulerEntryState {
+  scheduler: SchedulerIdentity;
+}
+
+/** States whose tasks can be listed and acted on in bulk. */
+export type ListableState = TaskState;
+
+/** What an inspector needs. */
+export interface QueueAdmin {
+  listQueues(): Promise<string[]>;
+  queueStats(queue: string, now: number): Promise<QueueStats>;
+  dailyStats(queue: string, days: number, now: number): Promise<DailyStats[]>;
+  listGroupStats(queue: string): Promise<GroupStats[]>;
+  listTasks(queue: string, state: ListableState, page: Page & { group?: string }): Promise<StoredTask[]>;
+  /** Throws `TaskNotFoundError` (or `QueueNotFoundError`). */
+  getTask(queue: string, taskId: string): Promise<StoredTask>;
+  deleteTask(queue: string, taskId: string): Promise<void>;
+  /** Moves a scheduled, retry, archived or aggregating task to pending. */
+  runTask(queue: string, taskId: string): Promise<void>;
+  archiveTask(queue: string, taskId: string): Promise<void>;
+  deleteAllTasks(queue: string, state: ListableState, group?: string): Promise<number>;
+  runAllTasks(queue: string, state: ListableState, group?: string): Promise<number>;
+  archiveAllTasks(queue: string, state: ListableState, group?: string): Promise<number>;
+  pauseQueue(queue: string): Promise<void>;
+  unpauseQueue(queue: string): Promise<void>;
+  /** Throws `QueueNotEmptyError` unless empty, or `force` and no active task. */
+  removeQueue(queue: string, force: boolean): Promise<void>;
+  publishCancel(taskId: string): Promise<void>;
+  listServers(): Promise<ServerSnapshot[]>;
+  listSchedulerEntries(): Promise<SchedulerEntrySnapshot[]>;
+  schedulerHistory(entryId: string, page: Page): Promise<SchedulerEnqueueEvent[]>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+/** Every role, plus the broker's own life. */
+export interface Broker extends TaskProducer, TaskConsumer, SchedulerStore, QueueAdmin {
+  /** A short name for logs, e.g. `redis`. */
+  readonly name: string;
+  /** Reachability, for health checks: resolves when the store answers, throws when it does not. */
+  ping(): Promise<void>;
+  /** Closes what the broker opened; connections passed in by the user stay open. */
+  close(): Promise<void>;
+}

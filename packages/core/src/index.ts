@@ -1,0 +1,67 @@
+export type {
+  AggregationCheckOptions,
+  AggregationSet,
+  Broker,
+  DailyStats,
+  DequeueOptions,
+  DequeueResult,
+  EnqueueManyOptions,
+  EnqueueManyResult,
+  EnqueueRequest,
+  EnqueueResult,
+  GroupStats,
+  LeaseExtension,
+  LeasedTask,
+  ListableState,
+  MalformedRecord,
+  Page,
+  QueueAdmin,
+  QueueStats,
+  RetryOptions,
+  SchedulerEnqueueEvent,
+  SchedulerEntrySnapshot,
+  SchedulerEntryState,
+  SchedulerIdentity,
+  SchedulerStore,
+  ServerLifecycle,
+  ServerSnapshot,
+  ServerState,
+  TaskConsumer,
+  TaskProducer,
+  WorkerState,
+} from './broker';
+export { jsonCodec } from './codec';
+export type { PayloadCodec } from './codec';
+export { defineTask, isTaskDefinition, validatePayload } from './define-task';
+export type { TaskDefinition } from './define-task';
+export { toMilliseconds } from './duration';
+export type { Duration } from './duration';
+export {
+  BrokerError,
+  BrokerOutOfMemoryError,
+  BrokerUnavailableError,
+  DuplicateTaskError,
+  LeaseLostError,
+  MalformedTaskError,
+  PayloadEncodingError,
+  QError,
+  QueueNotEmptyError,
+  QueueNotFoundError,
+  ShutdownError,
+  TaskIdConflictError,
+  TaskNotFoundError,
+  TaskStateError,
+  ValidationError,
+} from './errors';
+export type { QErrorCode, QErrorOptions, ValidationIssue } from './errors';
+export { silentLogger } from './logger';
+export type { LogFunction, Logger } from './logger';
+export { toTaskInfo } from './task-info';
+export type { StoredTask, TaskInfo } from './task-info';
+export { emptyTaskMessage } from './task-message';
+export type { TaskMessage } from './task-message';
+export { taskDefaults, taskOptionKeys } from './task-options';
+export type { TaskOptions } from './task-options';
+export { isTaskState, taskStates } from './task-state';
+export type { TaskState } from './task-state';
+export { assertKnownKeys, assertQueueName, assertTaskType } from './validation';
