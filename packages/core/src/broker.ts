@@ -292,10 +292,45 @@ export interface ServerSnapshot {
   workers: WorkerState[];
   /** When the server's published state expires unless refreshed. */
   expiresAt: number;
+  /**
+   * Milliseconds the store itself still keeps the server's published state (Redis `PTTL` of the server
+   * key), read at `listServers` time. Optional. `expiresAt` comes from the server's clock and this from
+   * the store's, so together with `StoreInfo.time` they reveal a server whose clock is off.
+   */
+  remainingTtl?: number;
 }
 
 export interface SchedulerEntrySnapshot extends SchedulerEntryState {
   scheduler: SchedulerIdentity;
+}
+
+/** Facts about the store itself, for diagnosis and `q stats`. */
+export interface StoreInfo {
+  /** The store's clock (Redis `TIME`), Unix milliseconds. */
+  time: number;
+  /** Product and version, e.g. `redis 7.0.15`. */
+  version: string;
+  /** `standalone`, `cluster` or `sentinel`. */
+  mode: string;
+  /**
+   * What the store does when it is full (Redis `maxmemory_policy`, e.g. `noeviction`, `allkeys-lru`);
+   * absent when the store does not say. Any policy but `noeviction` can silently drop tasks.
+   */
+  evictionPolicy?: string;
+  /** The memory limit in bytes; 0 when unlimited. */
+  maxMemory?: number;
+  /** Bytes in use. */
+  usedMemory?: number;
+  /** The store's own report (Redis `INFO`, or `CLUSTER INFO` for a cluster), field by field, for display. */
+  details: Record<string, string>;
+}
+
+/** Where a queue lives in a Redis Cluster (Asynq's `ClusterKeySlot` and `ClusterNodes`). */
+export interface QueueLocation {
+  /** The hash slot of the queue's keys (they share the hash tag `{<queue>}`). */
+  keySlot: number;
+  /** The nodes serving that slot, primary first; empty when the store is not a cluster. */
+  nodes: { id: string; address: string }[];
 }
 
 /** States whose tasks can be listed and acted on in bulk. */
@@ -325,6 +360,10 @@ export interface QueueAdmin {
   listServers(): Promise<ServerSnapshot[]>;
   listSchedulerEntries(): Promise<SchedulerEntrySnapshot[]>;
   schedulerHistory(entryId: string, page: Page): Promise<SchedulerEnqueueEvent[]>;
+  /** Optional: facts about the store (clock, version, eviction policy). Inspectors work without it. */
+  storeInfo?(): Promise<StoreInfo>;
+  /** Optional: the queue's cluster hash slot and the nodes that serve it. */
+  queueLocation?(queue: string): Promise<QueueLocation>;
 }
 
 // ---------------------------------------------------------------------------------------------------
