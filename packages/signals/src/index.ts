@@ -1,0 +1,12 @@
+export { run } from './run';
+export type { RunResult } from './process-lifecycle';
+export type { HealthOptions, RunOptions } from './run-options';
+export type {
+  RunningTask,
+  ServerLifecycleState,
+  ServerLike,
+  ServerShutdownOptions,
+  ServerStateChange,
+} from './server-like';
+export type { HealthReport } from './health-check';
+export type { ReceivedSignal, StateDump } from './state-dump';

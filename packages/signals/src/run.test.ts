@@ -1,0 +1,352 @@
+import { EventEmitter } from 'node:events';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ValidationError, type Logger } from '@q/core';
+import type { ProcessLike } from './process-lifecycle';
+import { runInProcess } from './run';
+import type {
+  RunningTask,
+  ServerLifecycleState,
+  ServerLike,
+  ServerShutdownOptions,
+  ServerStateChange,
+} from './server-like';
+
+/** A server that does nothing but move between states the way `@q/server` does. */
+class FakeServer extends EventEmitter implements ServerLike<string> {
+  state: ServerLifecycleState = 'new';
+  shutdownTimeout = 1000;
+  lastFetchAt: number | undefined = undefined;
+  brokerReachable = true;
+  tasks: RunningTask[] = [];
+  signals: string[] = [];
+  shutdownCalls: ServerShutdownOptions[] = [];
+  /** When set, shutdown() never settles. */
+  hang = false;
+  #closeShutdown: (() => void) | undefined;
+
+  #move(to: ServerLifecycleState): void {
+    const change: ServerStateChange = { from: this.state, to, at: Date.now() };
+    this.state = to;
+    this.emit('state', change);
+  }
+
+  start(_handler: string): Promise<void> {
+    this.#move('running');
+    this.lastFetchAt = Date.now();
+    return Promise.resolve();
+  }
+  stop(): void {
+    this.#move('quiet');
+  }
+  resume(): void {
+    this.#move('running');
+  }
+  shutdown(options: ServerShutdownOptions = {}): Promise<void> {
+    this.shutdownCalls.push(options);
+    if (this.state !== 'draining') this.#move('draining');
+    if (this.hang) return new Promise(() => undefined);
+    return new Promise((resolve) => {
+      const close = (): void => {
+        if (this.state !== 'closed') this.#move('closed');
+        resolve();
+      };
+      if (options.force) close();
+      else {
+        this.#closeShutdown = close;
+        setTimeout(close, 50);
+      }
+    });
+  }
+  finishShutdown(): void {
+    this.#closeShutdown?.();
+  }
+  recordSignal(signal: string): void {
+    this.signals.push(signal);
+  }
+  runningTasks(): readonly RunningTask[] {
+    return this.tasks;
+  }
+}
+
+class FakeProcess extends EventEmitter implements ProcessLike {
+  readonly pid = 4242;
+  exitCodes: number[] = [];
+  constructor(readonly platform: NodeJS.Platform = 'linux') {
+    super();
+  }
+  exit(code: number): void {
+    this.exitCodes.push(code);
+  }
+  send(signal: NodeJS.Signals): void {
+    this.emit(signal, signal);
+  }
+}
+
+interface LogLine {
+  level: string;
+  fields: Record<string, unknown>;
+  message: string;
+}
+
+function memoryLogger(): Logger & { lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const at =
+    (level: string) =>
+    (fieldsOrMessage: Record<string, unknown> | string, message?: string): void => {
+      if (typeof fieldsOrMessage === 'string') lines.push({ level, fields: {}, message: fieldsOrMessage });
+      else lines.push({ level, fields: fieldsOrMessage, message: message ?? '' });
+    };
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+async function startRun(
+  options: Parameters<typeof runInProcess>[2] = {},
+  platform: NodeJS.Platform = 'linux',
+) {
+  const server = new FakeServer();
+  const processLike = new FakeProcess(platform);
+  const logger = memoryLogger();
+  const finished = runInProcess(server, 'handler', { logger, exitProcess: false, ...options }, processLike);
+  await vi.waitFor(() => expect(server.state).toBe('running'));
+  await new Promise((resolve) => setImmediate(resolve));
+  return { server, processLike, logger, finished };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('run', () => {
+  it('quiets on TSTP, resumes on CONT, and logs each signal with the state change it caused', async () => {
+    const { server, processLike, logger, finished } = await startRun();
+    processLike.send('SIGTSTP');
+    expect(server.state).toBe('quiet');
+    processLike.send('SIGCONT');
+    expect(server.state).toBe('running');
+    expect(server.signals).toEqual(['SIGTSTP', 'SIGCONT']);
+    const signalLines = logger.lines.filter(
+      (line) => line.fields.signal !== undefined && 'outcome' in line.fields,
+    );
+    expect(
+      signalLines.map((line) => [line.fields.signal, line.fields.stateBefore, line.fields.stateAfter]),
+    ).toEqual([
+      ['SIGTSTP', 'running', 'quiet'],
+      ['SIGCONT', 'quiet', 'running'],
+    ]);
+    expect(typeof signalLines[0]!.fields.receivedAt).toBe('string');
+    processLike.send('SIGTERM');
+    await expect(finished).resolves.toMatchObject({
+      exitCode: 0,
+      reason: 'signal',
+      signal: 'SIGTERM',
+      forced: false,
+    });
+  });
+
+  it('starts exactly one shutdown for TERM, forces it on a second TERM or INT, ignores everything after', async () => {
+    const { server, processLike, finished } = await startRun();
+    processLike.send('SIGTERM');
+    processLike.send('SIGTSTP');
+    processLike.send('SIGCONT');
+    processLike.send('SIGHUP');
+    expect(server.shutdownCalls).toEqual([{ timeout: 1000 }]);
+    processLike.send('SIGINT');
+    processLike.send('SIGTERM');
+    expect(server.shutdownCalls).toEqual([{ timeout: 1000 }, { timeout: 0, force: true }]);
+    await expect(finished).resolves.toMatchObject({ exitCode: 0, forced: true, signal: 'SIGTERM' });
+  });
+
+  it('never forces on a repeated HUP', async () => {
+    const { server, processLike, finished } = await startRun();
+    processLike.send('SIGHUP');
+    processLike.send('SIGHUP');
+    expect(server.shutdownCalls).toEqual([{ timeout: 1000 }]);
+    await expect(finished).resolves.toMatchObject({ exitCode: 0, forced: false, signal: 'SIGHUP' });
+  });
+
+  it('writes a state dump on USR2 and changes nothing', async () => {
+    const { server, processLike, logger, finished } = await startRun();
+    server.tasks = [
+      { id: 't1', type: 'email:send', queue: 'critical', startedAt: Date.now() - 1500, overdue: false },
+    ];
+    processLike.send('SIGUSR2');
+    expect(server.state).toBe('running');
+    const dump = logger.lines.find((line) => line.fields.dump !== undefined)?.fields.dump as Record<
+      string,
+      unknown
+    >;
+    expect(dump).toMatchObject({ pid: 4242, state: 'running', brokerReachable: true });
+    expect(dump.recentSignals).toEqual([expect.objectContaining({ signal: 'SIGUSR2' })]);
+    expect(dump.runningTasks).toEqual([
+      expect.objectContaining({ id: 't1', type: 'email:send', queue: 'critical', overdue: false }),
+    ]);
+    expect((dump.runningTasks as { ageMs: number }[])[0]!.ageMs).toBeGreaterThanOrEqual(1500);
+    processLike.send('SIGTERM');
+    await finished;
+  });
+
+  it('handles only TERM and INT on Windows', async () => {
+    const { processLike, finished } = await startRun({}, 'win32');
+    expect(processLike.eventNames().sort()).toEqual(['SIGINT', 'SIGTERM']);
+    processLike.send('SIGINT');
+    await finished;
+  });
+
+  it('installs handlers for exactly the six signals on POSIX, and removes them when done', async () => {
+    const { processLike, finished } = await startRun();
+    expect(processLike.eventNames().sort()).toEqual([
+      'SIGCONT',
+      'SIGHUP',
+      'SIGINT',
+      'SIGTERM',
+      'SIGTSTP',
+      'SIGUSR2',
+    ]);
+    processLike.send('SIGTERM');
+    await finished;
+    expect(processLike.eventNames()).toEqual([]);
+  });
+
+  it('exits the process with 0 after the shutdown by default', async () => {
+    const { processLike, finished } = await startRun({ exitProcess: true });
+    processLike.send('SIGTERM');
+    await finished;
+    expect(processLike.exitCodes).toEqual([0]);
+  });
+
+  it('lets the watchdog exit with a non-zero code and log what is still running when the shutdown hangs', async () => {
+    const { server, processLike, logger, finished } = await startRun({
+      shutdownTimeout: 100,
+      watchdogGrace: 50,
+      watchdogExitCode: 70,
+    });
+    server.hang = true;
+    server.tasks = [
+      { id: 'stuck', type: 'never:settles', queue: 'default', startedAt: Date.now(), overdue: true },
+    ];
+    const signalledAt = Date.now();
+    processLike.send('SIGTERM');
+    await expect(finished).resolves.toMatchObject({ exitCode: 70, reason: 'watchdog' });
+    expect(Date.now() - signalledAt).toBeLessThan(1000);
+    expect(processLike.exitCodes).toEqual([70]);
+    const line = logger.lines.find(
+      (entry) => entry.level === 'error' && entry.message.startsWith('watchdog'),
+    );
+    expect(line?.fields.runningTasks).toEqual([expect.objectContaining({ id: 'stuck', overdue: true })]);
+  });
+
+  it('bounds a forced shutdown by forcedShutdownTimeout, even when it hangs', async () => {
+    const { server, processLike, finished } = await startRun({
+      shutdownTimeout: 60_000,
+      forcedShutdownTimeout: 100,
+    });
+    server.hang = true;
+    processLike.send('SIGTERM');
+    const secondAt = Date.now();
+    processLike.send('SIGINT');
+    await expect(finished).resolves.toMatchObject({ reason: 'watchdog', forced: true, exitCode: 1 });
+    expect(Date.now() - secondAt).toBeLessThan(1000);
+  });
+
+  it('arms the watchdog when the application shuts the server down itself', async () => {
+    const { server, finished } = await startRun({ shutdownTimeout: 100, watchdogGrace: 50 });
+    server.hang = true;
+    void server.shutdown();
+    await expect(finished).resolves.toMatchObject({ reason: 'watchdog' });
+  });
+
+  it('applies a TSTP that arrives while the server starts once it has started', async () => {
+    const server = new FakeServer();
+    let finishStart!: () => void;
+    server.start = () =>
+      new Promise<void>((resolve) => {
+        finishStart = () => {
+          server.state = 'running';
+          resolve();
+        };
+      });
+    const processLike = new FakeProcess();
+    const finished = runInProcess(server, 'handler', { exitProcess: false }, processLike);
+    await new Promise((resolve) => setImmediate(resolve));
+    processLike.send('SIGTSTP');
+    expect(server.state).toBe('new');
+    finishStart();
+    await vi.waitFor(() => expect(server.state).toBe('quiet'));
+    processLike.send('SIGTERM');
+    await finished;
+  });
+
+  it('rejects when the server fails to start and exitProcess is false', async () => {
+    const server = new FakeServer();
+    server.start = () => Promise.reject(new Error('no broker'));
+    const processLike = new FakeProcess();
+    await expect(runInProcess(server, 'handler', { exitProcess: false }, processLike)).rejects.toThrow(
+      'no broker',
+    );
+  });
+
+  it('refuses unknown or invalid options with a ValidationError that says what to change', async () => {
+    const server = new FakeServer();
+    const processLike = new FakeProcess();
+    await expect(
+      runInProcess(server, 'handler', { shutdownTimout: '5s' } as never, processLike),
+    ).rejects.toThrow(ValidationError);
+    await expect(runInProcess(server, 'handler', { watchdogExitCode: 0 }, processLike)).rejects.toThrow(
+      /non-zero/,
+    );
+    await expect(runInProcess(server, 'handler', { shutdownTimeout: 'soon' }, processLike)).rejects.toThrow(
+      /shutdownTimeout/,
+    );
+    expect(processLike.eventNames()).toEqual([]);
+  });
+
+  it('serves /healthz and /readyz on 127.0.0.1 that fail while quiet, draining or stuck', async () => {
+    const { server, processLike, logger, finished } = await startRun({
+      health: { port: 0 },
+      fetchStaleAfter: 200,
+    });
+    const url = logger.lines.find((line) => typeof line.fields.health === 'string')?.fields.health as string;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const probe = async (path: string) => {
+      const response = await fetch(url + path);
+      return { status: response.status, body: (await response.json()) as { reasons: string[] } };
+    };
+    server.lastFetchAt = Date.now();
+    expect((await probe('/healthz')).status).toBe(200);
+    expect((await probe('/readyz')).status).toBe(200);
+
+    processLike.send('SIGTSTP');
+    server.lastFetchAt = Date.now();
+    expect((await probe('/healthz')).status).toBe(200);
+    expect(await probe('/readyz')).toMatchObject({
+      status: 503,
+      body: { reasons: [expect.stringMatching(/quiet/)] },
+    });
+    processLike.send('SIGCONT');
+
+    server.brokerReachable = false;
+    expect(await probe('/healthz')).toMatchObject({
+      status: 503,
+      body: { reasons: [expect.stringMatching(/broker/)] },
+    });
+    server.brokerReachable = true;
+
+    server.lastFetchAt = Date.now() - 1000;
+    expect(await probe('/healthz')).toMatchObject({
+      status: 503,
+      body: { reasons: [expect.stringMatching(/fetch loop has not run/)] },
+    });
+    server.lastFetchAt = Date.now();
+    expect((await probe('/nothing')).status).toBe(404);
+
+    server.hang = true;
+    processLike.send('SIGTERM');
+    expect(await probe('/healthz')).toMatchObject({
+      status: 503,
+      body: { reasons: [expect.stringMatching(/draining/)] },
+    });
+    server.hang = false;
+    processLike.send('SIGTERM');
+    await finished;
+  });
+});

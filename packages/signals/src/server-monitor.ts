@@ -1,0 +1,155 @@
+/**
+ * Looks at the server every `checkInterval` and says out loud what a silent, half-dead worker would hide:
+ * a fetch loop that stopped, a broker it cannot reach, a handler that overran its timeout and never
+ * settled, and a quiet that went on too long while tasks are waiting. Each condition is logged once when
+ * it begins and once when it ends, except the long quiet, which repeats every `quietWarningAfter`.
+ */
+import type { Logger } from '@q/core';
+import type { ServerLike } from './server-like';
+
+export interface ServerMonitorOptions {
+  server: Pick<ServerLike, 'state' | 'lastFetchAt' | 'brokerReachable' | 'runningTasks' | 'pendingTaskCount'>;
+  logger: Logger;
+  checkInterval: number;
+  quietWarningAfter: number;
+  fetchStaleAfter: number;
+  /** When the server's current state began. */
+  stateSince: () => number;
+  now?: () => number;
+}
+
+export class ServerMonitor {
+  readonly #options: ServerMonitorOptions;
+  readonly #now: () => number;
+  readonly #reportedOverdue = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+  #fetchStaleReported = false;
+  #brokerUnreachableReported = false;
+  #quietWarnedAt: number | undefined;
+  #backlogCheckRunning = false;
+
+  constructor(options: ServerMonitorOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setInterval(() => this.check(), this.#options.checkInterval);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** One round of checks; `start()` calls it every `checkInterval`. Never throws. */
+  check(): void {
+    try {
+      this.#checkOverdue();
+      this.#checkFetchLoop();
+      this.#checkBroker();
+      this.#checkQuiet();
+    } catch (error) {
+      this.#options.logger.error({ error }, 'the server check failed; it runs again at the next interval');
+    }
+  }
+
+  #checkOverdue(): void {
+    const { server, logger } = this.#options;
+    const now = this.#now();
+    const running = server.runningTasks();
+    const stillRunning = new Set<string>();
+    for (const task of running) {
+      stillRunning.add(task.id);
+      if (!task.overdue || this.#reportedOverdue.has(task.id)) continue;
+      this.#reportedOverdue.add(task.id);
+      logger.warn(
+        { taskId: task.id, type: task.type, queue: task.queue, ageMs: now - task.startedAt },
+        `the handler of task ${task.id} (${task.type}) overran its timeout and has not settled; it keeps its concurrency slot until it does (make the handler honour context.signal)`,
+      );
+    }
+    for (const taskId of this.#reportedOverdue) {
+      if (stillRunning.has(taskId)) continue;
+      this.#reportedOverdue.delete(taskId);
+      logger.info({ taskId }, `the overdue handler of task ${taskId} has settled`);
+    }
+  }
+
+  #checkFetchLoop(): void {
+    const { server, logger, fetchStaleAfter, stateSince } = this.#options;
+    const state = server.state;
+    const watched = state === 'running' || state === 'quiet';
+    const lastFetchAt = server.lastFetchAt;
+    const age = this.#now() - (lastFetchAt ?? stateSince());
+    const stale = watched && age > fetchStaleAfter;
+    if (stale && !this.#fetchStaleReported) {
+      this.#fetchStaleReported = true;
+      logger.warn(
+        {
+          state,
+          lastFetchAt: lastFetchAt === undefined ? undefined : new Date(lastFetchAt).toISOString(),
+          ageMs: age,
+        },
+        `the fetch loop has not run for ${age} ms (limit ${fetchStaleAfter} ms): the server takes no tasks; the health probes now fail`,
+      );
+    } else if (!stale && this.#fetchStaleReported) {
+      this.#fetchStaleReported = false;
+      logger.info({ state }, 'the fetch loop is running again');
+    }
+  }
+
+  #checkBroker(): void {
+    const { server, logger } = this.#options;
+    const unreachable = !server.brokerReachable && server.state !== 'closed';
+    if (unreachable && !this.#brokerUnreachableReported) {
+      this.#brokerUnreachableReported = true;
+      logger.warn(
+        { state: server.state },
+        'the broker is unreachable: no tasks are taken or acknowledged until it answers',
+      );
+    } else if (!unreachable && this.#brokerUnreachableReported) {
+      this.#brokerUnreachableReported = false;
+      logger.info({ state: server.state }, 'the broker is reachable again');
+    }
+  }
+
+  #checkQuiet(): void {
+    const { server, quietWarningAfter, stateSince } = this.#options;
+    if (server.state !== 'quiet') {
+      this.#quietWarnedAt = undefined;
+      return;
+    }
+    const now = this.#now();
+    const quietSince = stateSince();
+    const due = (this.#quietWarnedAt ?? quietSince) + quietWarningAfter;
+    if (now < due || this.#backlogCheckRunning) return;
+    this.#quietWarnedAt = now;
+    if (server.pendingTaskCount === undefined) {
+      this.#warnQuiet(now - quietSince, undefined);
+      return;
+    }
+    this.#backlogCheckRunning = true;
+    server.pendingTaskCount().then(
+      (pending) => {
+        this.#backlogCheckRunning = false;
+        if (pending > 0 && server.state === 'quiet') this.#warnQuiet(this.#now() - quietSince, pending);
+      },
+      (error: unknown) => {
+        this.#backlogCheckRunning = false;
+        this.#options.logger.warn({ error }, 'could not count pending tasks for the quiet check');
+        this.#warnQuiet(this.#now() - quietSince, undefined);
+      },
+    );
+  }
+
+  #warnQuiet(quietForMs: number, pending: number | undefined): void {
+    const backlog =
+      pending === undefined ? 'its queues may hold tasks' : `${pending} tasks are pending in its queues`;
+    this.#options.logger.warn(
+      { quietForMs, pendingTasks: pending },
+      `the server has been quiet for ${Math.round(quietForMs / 1000)} s and ${backlog}; send SIGCONT to resume or SIGTERM to shut it down`,
+    );
+  }
+}
