@@ -1,0 +1,225 @@
+import { describe, expect, it } from 'vitest';
+import { FakeQueueAdmin, now, queueStats, serverSnapshot, storedTask } from '../test/fake-queue-admin';
+import type { Diagnosis } from './diagnosis';
+import { Inspector } from './inspector';
+
+const codes = (diagnosis: Diagnosis): string[] => diagnosis.findings.map((finding) => finding.code);
+const running = { state: 'running', stateSince: now - 60_000, lastFetchAt: now - 500, overdueTaskIds: [] };
+
+function inspectorFor(broker: FakeQueueAdmin): Inspector {
+  let clock = now;
+  // Every reading advances the clock a little, as a real one would.
+  return new Inspector({ broker, now: () => (clock += 1) });
+}
+
+describe('diagnose', () => {
+  it('is healthy when a running server serves a queue that moves', async () => {
+    const broker = new FakeQueueAdmin().addQueue(queueStats('default', { pending: 3, latency: 200 }));
+    broker.servers.push(serverSnapshot({ serverId: 's1', lifecycle: running }, [], { remainingTtl: 8000 }));
+    const diagnosis = await inspectorFor(broker).diagnose();
+    expect(diagnosis.findings).toEqual([]);
+    expect(diagnosis.healthy).toBe(true);
+    expect(diagnosis.queues).toEqual(['default']);
+  });
+
+  it('names a queue no server serves, and a likely typo', async () => {
+    const broker = new FakeQueueAdmin()
+      .addQueue(queueStats('reports', { pending: 4 }))
+      .addQueue(queueStats('email', { pending: 2 }));
+    broker.servers.push(serverSnapshot({ serverId: 's1', queues: { emails: 1 } }));
+    const diagnosis = await inspectorFor(broker).diagnose();
+    const mismatch = diagnosis.findings.find((finding) => finding.code === 'queue-name-mismatch');
+    expect(mismatch).toMatchObject({ queue: 'email', severity: 'error', data: { similar: ['emails'] } });
+    expect(mismatch?.summary).toMatch(/typo/);
+    const unserved = diagnosis.findings.find((finding) => finding.code === 'queue-unserved');
+    expect(unserved).toMatchObject({ queue: 'reports', severity: 'error' });
+    expect(unserved?.action).toMatch(/Start a server/);
+    expect(diagnosis.healthy).toBe(false);
+  });
+
+  it('reports a missing queue with the closest names', async () => {
+    const broker = new FakeQueueAdmin().addQueue(queueStats('critical', { pending: 1 }));
+    broker.servers.push(serverSnapshot({ serverId: 's1', queues: { critical: 1 } }));
+    const diagnosis = await inspectorFor(broker).diagnose('critcal');
+    expect(diagnosis.findings[0]).toMatchObject({ code: 'queue-not-found', data: { similar: ['critical'] } });
+  });
+
+  it('says which signal made a server quiet and since when, and that its queue is not fetched', async () => {
+    const broker = new FakeQueueAdmin().addQueue(queueStats('default', { pending: 1 }));
+    broker.servers.push(
+      serverSnapshot({
+        serverId: 's1',
+        status: 'stopped',
+        lifecycle: {
+          state: 'quiet',
+          stateSince: now - 120_000,
+          lastSignal: 'SIGTSTP',
+          lastSignalAt: now - 120_000,
+          overdueTaskIds: [],
+        },
+      }),
+    );
+    const diagnosis = await inspectorFor(broker).diagnose('default');
+    expect(codes(diagnosis)).toEqual(['queue-unserved', 'server-not-running']);
+    const quiet = diagnosis.findings[1]!;
+    expect(quiet.evidence.join('\n')).toMatch(/Last signal: SIGTSTP at 2026-11-26T11:58:00.000Z \(2m ago\)/);
+    expect(quiet.action).toMatch(/SIGCONT/);
+  });
+
+  it('calls a long shutdown stuck, and reads Go servers by their status', async () => {
+    const broker = new FakeQueueAdmin().addQueue(queueStats('default'));
+    broker.servers.push(
+      serverSnapshot({
+        serverId: 's1',
+        status: 'closed',
+        lifecycle: {
+          state: 'draining',
+          stateSince: now - 600_000,
+          lastSignal: 'SIGTERM',
+          lastSignalAt: now - 600_000,
+          overdueTaskIds: [],
+        },
+      }),
+      serverSnapshot({ serverId: 'go', host: 'go-host', status: 'stopped' }),
+    );
+    const diagnosis = await inspectorFor(broker).diagnose();
+    const [first, second] = diagnosis.findings;
+    expect(first?.summary).toMatch(/draining for 10m: its shutdown is stuck/);
+    expect(second?.evidence).toContain('A Go Asynq server: it publishes no signal details.');
+    expect(second?.action).toMatch(/cannot resume/);
+  });
+
+  it('names a paused queue', async () => {
+    const broker = new FakeQueueAdmin().addQueue(queueStats('default', { pending: 5, paused: true }));
+    broker.servers.push(serverSnapshot({ serverId: 's1', lifecycle: running }));
+    const diagnosis = await inspectorFor(broker).diagnose();
+    expect(codes(diagnosis)).toEqual(['queue-paused']);
+    expect(diagnosis.findings[0]?.action).toMatch(/q queue resume default/);
+  });
+
+  it('names the overdue and long-running tasks that hold every slot', async () => {
+    const broker = new FakeQueueAdmin().addQueue(queueStats('default', { pending: 7, active: 2 }));
+    broker.servers.push(
+      serverSnapshot(
+        { serverId: 's1', concurrency: 2, lifecycle: { ...running, overdueTaskIds: ['stuck-1'] } },
+        [
+          { taskId: 'stuck-1', startedAt: now - 900_000, deadline: now - 300_000 },
+          { taskId: 'long-1', startedAt: now - 400_000, deadline: now + 600_000 },
+        ],
+      ),
+    );
+    const diagnosis = await inspectorFor(broker).diagnose();
+    expect(codes(diagnosis)).toEqual(['workers-saturated']);
+    const finding = diagnosis.findings[0]!;
+    expect(finding.severity).toBe('error');
+    expect(finding.data.stuckTaskIds).toEqual(['stuck-1', 'long-1']);
+    expect(finding.evidence.join('\n')).toMatch(
+      /stuck-1 \(email:send, queue default\): running for 15m, 5m past its deadline/,
+    );
+    expect(finding.action).toMatch(/q task cancel stuck-1 long-1/);
+  });
+
+  it('reports overdue tasks of a server that still has free slots', async () => {
+    const broker = new FakeQueueAdmin().addQueue(queueStats('default', { active: 1 }));
+    broker.servers.push(
+      serverSnapshot({ serverId: 's1', lifecycle: running }, [{ taskId: 'late', deadline: now - 10_000 }]),
+    );
+    expect(codes(await inspectorFor(broker).diagnose())).toEqual(['tasks-overdue']);
+  });
+
+  it('finds tasks failing because no handler is registered', async () => {
+    const broker = new FakeQueueAdmin().addQueue(queueStats('default', { retry: 1, archived: 1 }));
+    broker.servers.push(serverSnapshot({ serverId: 's1', lifecycle: running }));
+    broker.tasks.push(
+      storedTask('default', 'retry', {
+        id: 'r1',
+        type: 'pdf:render',
+        errorMessage: 'handler not found for task "pdf:render"',
+      }),
+      storedTask('default', 'archived', {
+        id: 'a1',
+        type: 'pdf:render',
+        errorMessage: 'handler not found for task "pdf:render"',
+      }),
+    );
+    const diagnosis = await inspectorFor(broker).diagnose();
+    const finding = diagnosis.findings.find((candidate) => candidate.code === 'handler-not-found');
+    expect(finding?.summary).toMatch(/"pdf:render"/);
+    expect(finding?.evidence[0]).toMatch(/pdf:render: 2 task\(s\) in retry and archived/);
+  });
+
+  it('sees a backlog that waits while a running server lists the queue, and a stuck fetch loop', async () => {
+    const broker = new FakeQueueAdmin().addQueue(queueStats('default', { pending: 40, latency: 300_000 }));
+    broker.servers.push(
+      serverSnapshot({ serverId: 's1', lifecycle: { ...running, lastFetchAt: now - 240_000 } }),
+    );
+    const diagnosis = await inspectorFor(broker).diagnose();
+    expect(codes(diagnosis)).toEqual(['backlog-stalled']);
+    expect(diagnosis.findings[0]?.evidence.join('\n')).toMatch(/fetch loop last ran .* it looks stuck/);
+  });
+
+  it('compares two readings when asked to sample', async () => {
+    const broker = new FakeQueueAdmin().addQueue(queueStats('default', { pending: 10, processedTotal: 5 }));
+    broker.servers.push(serverSnapshot({ serverId: 's1', lifecycle: running }));
+    const original = broker.queueStats;
+    let readings = 0;
+    broker.queueStats = async (queue: string) => {
+      readings += 1;
+      const stats = await original(queue);
+      return readings > 1 ? { ...stats, pending: 14 } : stats;
+    };
+    const diagnosis = await inspectorFor(broker).diagnose(undefined, { sampleInterval: 20 });
+    expect(codes(diagnosis)).toEqual(['backlog-stalled']);
+    expect(diagnosis.findings[0]?.evidence[0]).toMatch(/from 10 to 14 pending and no task was processed/);
+  });
+
+  it('explains that tasks wait in the future', async () => {
+    const broker = new FakeQueueAdmin().addQueue(queueStats('default', { scheduled: 1, retry: 1 }));
+    broker.servers.push(serverSnapshot({ serverId: 's1', lifecycle: running }));
+    broker.tasks.push(
+      storedTask('default', 'scheduled', { id: 'later', nextProcessAt: now + 3_600_000 }),
+      storedTask('default', 'retry', { id: 'sooner', nextProcessAt: now + 600_000 }),
+    );
+    const diagnosis = await inspectorFor(broker).diagnose();
+    expect(diagnosis.findings).toMatchObject([{ code: 'tasks-scheduled-later', severity: 'info' }]);
+    expect(diagnosis.findings[0]?.summary).toMatch(/the next in 10m/);
+    expect(diagnosis.healthy).toBe(true);
+  });
+
+  it('warns about an evicting maxmemory policy', async () => {
+    const broker = new FakeQueueAdmin();
+    broker.store = { ...broker.store!, evictionPolicy: 'allkeys-lru', maxMemory: 1000, usedMemory: 950 };
+    const diagnosis = await inspectorFor(broker).diagnose();
+    expect(codes(diagnosis)).toEqual(['store-evicts-keys', 'store-memory-high']);
+    expect(diagnosis.findings[0]?.action).toMatch(/noeviction/);
+  });
+
+  it('measures each server clock against the store', async () => {
+    const broker = new FakeQueueAdmin();
+    broker.servers.push(
+      serverSnapshot({ serverId: 'fast', host: 'fast-host', lifecycle: running }, [], {
+        expiresAt: now + 45_000 + 8000,
+        remainingTtl: 8000,
+      }),
+      serverSnapshot({ serverId: 'ok', host: 'ok-host', lifecycle: running }, [], {
+        expiresAt: now + 8000,
+        remainingTtl: 8000,
+      }),
+      serverSnapshot({ serverId: 'go', host: 'go-host' }, [], { expiresAt: now + 10_000 + 20_000 }),
+    );
+    const diagnosis = await inspectorFor(broker).diagnose();
+    expect(codes(diagnosis)).toEqual(['clock-skew']);
+    const evidence = diagnosis.findings[0]!.evidence;
+    expect(evidence).toHaveLength(2);
+    expect(evidence[0]).toMatch(/server fast-host:100: 45s ahead of Redis/);
+    expect(evidence[1]).toMatch(/server go-host:100: at least 20s ahead of Redis/);
+    expect(diagnosis.findings[0]!.severity).toBe('error');
+  });
+
+  it('notes the checks it could not run', async () => {
+    const broker = new FakeQueueAdmin();
+    broker.storeInfo = undefined;
+    const diagnosis = await inspectorFor(broker).diagnose();
+    expect(diagnosis.skipped[0]).toMatch(/does not report store facts/);
+  });
+});
