@@ -1,1 +1,2 @@
-export {};
+export { Client } from './client';
+export type { ClientOptions, EnqueueManyOptions, EnqueueOutcome, TaskToEnqueue } from './client';
