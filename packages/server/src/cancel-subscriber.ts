@@ -1,0 +1,80 @@
+import type { Logger } from '@q/core';
+import { Backoff } from './backoff';
+import type { BrokerReachability } from './broker-reachability';
+import type { ServerBroker } from './server-options';
+import { sleep, withTimeout } from './timing';
+
+/**
+ * Listens for cancel requests (Go Asynq's `asynq:cancel` channel) and hands each task id to `onCancel`.
+ * Subscribing is retried in the background with backoff while the broker is unreachable.
+ */
+export class CancelSubscriber {
+  private readonly controller = new AbortController();
+  private unsubscribe: (() => Promise<void>) | undefined;
+  private subscribing: Promise<void> | undefined;
+
+  constructor(
+    private readonly broker: ServerBroker,
+    private readonly onCancel: (taskId: string) => void,
+    private readonly logger: Logger,
+    private readonly reachability: BrokerReachability,
+  ) {}
+
+  /** Starts subscribing; resolves once subscribed, or after `wait` ms while it keeps trying. */
+  async start(wait: number): Promise<void> {
+    this.subscribing ??= this.subscribe();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.subscribing,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, wait))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Unsubscribes; gives up after `timeout` ms. */
+  async stop(timeout: number): Promise<void> {
+    this.controller.abort();
+    const unsubscribe = this.unsubscribe;
+    this.unsubscribe = undefined;
+    if (!unsubscribe) return;
+    try {
+      await withTimeout(unsubscribe(), timeout, 'unsubscribe from cancel requests');
+    } catch (error) {
+      this.logger.warn(
+        { error: error instanceof Error ? error.message : String(error) },
+        'could not unsubscribe from cancel requests',
+      );
+    }
+  }
+
+  private async subscribe(): Promise<void> {
+    const backoff = new Backoff(200, 5000);
+    const signal = this.controller.signal;
+    while (!signal.aborted) {
+      try {
+        const unsubscribe = await withTimeout(
+          this.broker.subscribeCancel((taskId) => this.onCancel(taskId)),
+          10_000,
+          'subscribeCancel',
+        );
+        if (signal.aborted) {
+          await unsubscribe().catch(() => undefined);
+          return;
+        }
+        this.unsubscribe = unsubscribe;
+        this.reachability.succeeded();
+        return;
+      } catch (error) {
+        this.reachability.failed(error);
+        const wait = backoff.next();
+        if (backoff.failures === 1) {
+          this.logger.warn(
+            { error: error instanceof Error ? error.message : String(error), retryInMs: wait },
+            'could not subscribe to cancel requests; retrying',
+          );
+        }
+        await sleep(wait, signal);
+      }
+    }
+  }
+}

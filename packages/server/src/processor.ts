@@ -1,0 +1,609 @@
+/**
+ * The fetch loop and the tasks it runs: dequeues as many tasks as there are free slots, runs each
+ * handler with an abort signal, records the outcome the way Go Asynq does, and keeps the leases of
+ * running tasks alive. A slot is free only once its handler has settled, so concurrency is strict.
+ */
+import {
+  type DequeueResult,
+  LeaseLostError,
+  type LeasedTask,
+  type TaskMessage,
+  TaskNotFoundError,
+  TaskStateError,
+  taskDefaults,
+} from '@q/core';
+import { Backoff } from './backoff';
+import type { BrokerReachability } from './broker-reachability';
+import { errorMessageOf, toError } from './error-chain';
+import type { Handler, Task, TaskContext } from './handler';
+import { createQueueOrder, type QueueOrder } from './queue-order';
+import { computeRetryDelay } from './retry-delay';
+import { RevokeTask } from './revoke-task';
+import type { ResolvedServerOptions } from './server-options';
+import { SkipRetry } from './skip-retry';
+import { TaskAbortedError } from './task-aborted-error';
+import { computeTaskDeadline, type TaskDeadline } from './task-deadline';
+import { taskFromMessage, taskFromMessageLenient } from './task-from-message';
+import { setLongTimeout, sleep, unlessAborted, withTimeout } from './timing';
+
+/** One task taken from the broker, from dequeue until its handler settled and its outcome was written. */
+export interface ActiveTask {
+  readonly message: TaskMessage;
+  readonly startedAt: number;
+  /** When the handler's time runs out, and whether its timeout or its deadline ends it. */
+  readonly deadline: TaskDeadline;
+  readonly controller: AbortController;
+  /** The lease end as last confirmed by the broker. */
+  leaseExpiresAt: number;
+  /** The handler returned or threw. */
+  settled: boolean;
+  /** What happens to the task is decided: an outcome is being written, it was requeued, or its lease was lost. */
+  decided: boolean;
+  /** Nothing more will be written for the task: its lease no longer needs extending. */
+  released: boolean;
+  leaseLost: boolean;
+  /** When the handler's signal was aborted. */
+  abortedAt: number | undefined;
+}
+
+export interface ProcessorOptions {
+  options: ResolvedServerOptions;
+  handler: Handler;
+  reachability: BrokerReachability;
+  /** A handler ignored its abort signal for longer than the grace period. */
+  onOverdue: (task: ActiveTask) => void;
+}
+
+/** How long a broker call in normal operation may take before it counts as failed. */
+const brokerCallTimeout = 10_000;
+/** How long an aborted handler may take to settle before it is reported as overdue. */
+const overdueGracePeriod = 1000;
+/** How often the fetch loop logs repeated failures. */
+const fetchErrorLogInterval = 10_000;
+
+export class Processor {
+  /** Every task holding a slot. */
+  readonly active = new Set<ActiveTask>();
+  /** The last time the fetch loop went round (it goes round at least every `taskCheckInterval`). */
+  lastFetchAt: number | undefined;
+
+  private readonly options: ResolvedServerOptions;
+  private readonly handler: Handler;
+  private readonly reachability: BrokerReachability;
+  private readonly onOverdue: (task: ActiveTask) => void;
+  private readonly queueOrder: QueueOrder;
+  private fetchController: AbortController | undefined;
+  private fetchLoop: Promise<void> = Promise.resolve();
+  private readonly slotListeners = new Set<() => void>();
+  /** Aborted once the shutdown deadline passed: outcome writes stop retrying. */
+  private readonly closing = new AbortController();
+  private lastFetchErrorLog = 0;
+
+  constructor({ options, handler, reachability, onOverdue }: ProcessorOptions) {
+    this.options = options;
+    this.handler = handler;
+    this.reachability = reachability;
+    this.onOverdue = onOverdue;
+    this.queueOrder = createQueueOrder(options.queues, options.strictPriority);
+  }
+
+  get fetching(): boolean {
+    return this.fetchController !== undefined && !this.fetchController.signal.aborted;
+  }
+
+  /** Starts the fetch loop (after the previous one, if any, has ended: two loops would overfill the slots). */
+  startFetching(): void {
+    if (this.fetching) return;
+    const controller = new AbortController();
+    this.fetchController = controller;
+    this.fetchLoop = this.fetchLoop.then(() => this.runFetchLoop(controller.signal));
+  }
+
+  /** Stops dequeuing; resolves once the loop ended or after `timeout` ms. Running tasks continue. */
+  async stopFetching(timeout: number): Promise<void> {
+    this.fetchController?.abort();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.fetchLoop,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Resolves when no task holds a slot, or when `signal` aborts. */
+  async waitUntilIdle(signal: AbortSignal): Promise<void> {
+    while (this.active.size > 0 && !signal.aborted) await this.waitForSlot(60_000, signal);
+  }
+
+  /** Aborts the running attempt of `taskId` (a cancel request). Returns whether it runs here. */
+  cancel(taskId: string): boolean {
+    let found = false;
+    for (const entry of this.active) {
+      if (entry.message.id !== taskId || entry.settled || entry.abortedAt !== undefined) continue;
+      found = true;
+      this.abort(entry, new TaskAbortedError('cancel'));
+    }
+    return found;
+  }
+
+  /** True when this server runs `taskId` and still holds its lease (the recoverer leaves it alone). */
+  holdsLease(taskId: string): boolean {
+    for (const entry of this.active) {
+      if (entry.message.id === taskId && !entry.leaseLost && !entry.released) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Shutdown deadline: aborts every handler whose outcome is not decided yet and returns those tasks,
+   * for the server to requeue. Outcome writes still retrying give up.
+   */
+  abandonUndecided(): ActiveTask[] {
+    this.closing.abort();
+    const abandoned: ActiveTask[] = [];
+    for (const entry of this.active) {
+      if (entry.decided) continue;
+      entry.decided = true;
+      abandoned.push(entry);
+      this.abort(entry, new TaskAbortedError('shutdown'));
+    }
+    return abandoned;
+  }
+
+  /**
+   * Extends the lease of every task whose outcome is not written yet, one broker call per queue. A task
+   * whose lease the broker no longer holds, or whose lease ran out because the broker could not be
+   * reached, is stopped and nothing is written for it: the recoverer retries it.
+   */
+  async extendLeases(): Promise<void> {
+    const now = Date.now();
+    const byQueue = new Map<string, ActiveTask[]>();
+    for (const entry of this.active) {
+      if (entry.released || entry.leaseLost) continue;
+      if (entry.leaseExpiresAt <= now) {
+        this.loseLease(entry, 'it ran out before the broker could be reached to extend it');
+        continue;
+      }
+      const entries = byQueue.get(entry.message.queue) ?? [];
+      entries.push(entry);
+      byQueue.set(entry.message.queue, entries);
+    }
+    const { broker, leaseDuration } = this.options;
+    const failures: unknown[] = [];
+    await Promise.all(
+      [...byQueue].map(async ([queue, entries]) => {
+        const ids = [...new Set(entries.map((entry) => entry.message.id))];
+        try {
+          const extension = await withTimeout(
+            broker.extendLeases(queue, ids, leaseDuration),
+            Math.min(brokerCallTimeout, leaseDuration / 2),
+            'extendLeases',
+          );
+          this.reachability.succeeded();
+          const lost = new Set(extension.lost);
+          for (const entry of entries) {
+            if (entry.released || entry.leaseLost) continue;
+            if (lost.has(entry.message.id)) this.loseLease(entry, 'the broker no longer holds it');
+            else entry.leaseExpiresAt = Math.max(entry.leaseExpiresAt, extension.leaseExpiresAt);
+          }
+        } catch (error) {
+          this.reachability.failed(error);
+          failures.push(error);
+        }
+      }),
+    );
+    if (failures.length > 0) throw failures[0];
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Fetching
+
+  private async runFetchLoop(signal: AbortSignal): Promise<void> {
+    const backoff = new Backoff(100, 2000);
+    while (!signal.aborted) {
+      try {
+        await this.fetchOnce(signal, backoff);
+      } catch (error) {
+        // Only a bug gets here; the loop must outlive it.
+        this.options.logger.error(
+          { error: error instanceof Error ? error.message : String(error) },
+          'the fetch loop failed unexpectedly; it goes on after a pause',
+        );
+        await sleep(backoff.next(), signal);
+      }
+    }
+  }
+
+  private async fetchOnce(signal: AbortSignal, backoff: Backoff): Promise<void> {
+    this.lastFetchAt = Date.now();
+    const { broker, concurrency, leaseDuration, taskCheckInterval, logger } = this.options;
+    const free = concurrency - this.active.size;
+    if (free <= 0) {
+      await this.waitForSlot(taskCheckInterval, signal);
+      return;
+    }
+    const queues = this.queueOrder();
+    let result: DequeueResult;
+    try {
+      result = await withTimeout(
+        broker.dequeue(queues, { count: free, leaseDuration }),
+        brokerCallTimeout,
+        'dequeue',
+      );
+    } catch (error) {
+      await this.pauseAfterFetchError(error, backoff, signal);
+      return;
+    }
+    this.reachability.succeeded();
+    backoff.reset();
+    if (this.closing.signal.aborted) {
+      // The dequeue answered after the shutdown deadline: hand the tasks straight back.
+      await Promise.all(
+        result.tasks.map((leased) =>
+          withTimeout(broker.requeue(leased.message), 500, 'requeue').catch(() => undefined),
+        ),
+      );
+      return;
+    }
+    for (const record of result.malformed) {
+      logger.error(
+        { queue: record.queue, taskId: record.taskId, reason: record.reason },
+        'a malformed task record was found and archived by the broker; fix or delete it with the inspector',
+      );
+    }
+    for (const leased of result.tasks) this.startTask(leased);
+    if (result.tasks.length + result.malformed.length >= free || signal.aborted) return;
+    // Every queue was empty (or paused): wait for a producer's wake-up, or poll again after the interval.
+    const started = Date.now();
+    try {
+      const woken = await unlessAborted(
+        withTimeout(
+          broker.waitForTasks(queues, taskCheckInterval, signal),
+          taskCheckInterval + brokerCallTimeout,
+          'waitForTasks',
+        ),
+        signal,
+      );
+      const elapsed = Date.now() - started;
+      // A broker that cannot block returns at once; do not let it turn this loop into a busy loop.
+      if (woken === false && elapsed < taskCheckInterval / 2)
+        await sleep(taskCheckInterval - elapsed, signal);
+    } catch (error) {
+      await this.pauseAfterFetchError(error, backoff, signal);
+    }
+  }
+
+  private async pauseAfterFetchError(error: unknown, backoff: Backoff, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    this.reachability.failed(error);
+    const wait = backoff.next();
+    const now = Date.now();
+    if (now - this.lastFetchErrorLog >= fetchErrorLogInterval) {
+      this.lastFetchErrorLog = now;
+      this.options.logger.warn(
+        { error: error instanceof Error ? error.message : String(error), retryInMs: wait },
+        'could not fetch tasks from the broker; retrying with backoff',
+      );
+    }
+    await sleep(wait, signal);
+  }
+
+  private waitForSlot(timeout: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.slotListeners.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeout);
+      signal.addEventListener('abort', done, { once: true });
+      this.slotListeners.add(done);
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Running
+
+  private startTask(leased: LeasedTask): void {
+    const now = Date.now();
+    const entry: ActiveTask = {
+      message: leased.message,
+      startedAt: now,
+      deadline: computeTaskDeadline(leased.message, now),
+      controller: new AbortController(),
+      leaseExpiresAt: leased.leaseExpiresAt,
+      settled: false,
+      decided: false,
+      released: false,
+      leaseLost: false,
+      abortedAt: undefined,
+    };
+    this.active.add(entry);
+    void this.execute(entry)
+      .catch((error: unknown) => {
+        this.options.logger.error(
+          { taskId: entry.message.id, error: error instanceof Error ? error.message : String(error) },
+          'unexpected error while running a task',
+        );
+      })
+      .finally(() => {
+        this.active.delete(entry);
+        for (const listener of [...this.slotListeners]) listener();
+      });
+  }
+
+  private async execute(entry: ActiveTask): Promise<void> {
+    const { message, controller } = entry;
+    const { codec, logger } = this.options;
+    const signal = controller.signal;
+    let task: Task;
+    try {
+      task = taskFromMessage(message, codec);
+    } catch (error) {
+      entry.settled = true;
+      const reason = error instanceof Error ? error.message : String(error);
+      await this.recordFailure(
+        entry,
+        new SkipRetry(`the payload could not be decoded by the server's codec: ${reason}`, { cause: error }),
+        taskFromMessageLenient(message, codec),
+      );
+      return;
+    }
+    const deadlineError = (): TaskAbortedError =>
+      entry.deadline.cause === 'timeout'
+        ? new TaskAbortedError('timeout', {
+            detail: `timeout ${message.timeoutSeconds > 0 ? message.timeoutSeconds : taskDefaults.timeoutMilliseconds / 1000}s`,
+          })
+        : new TaskAbortedError('deadline', {
+            detail: `deadline ${new Date(entry.deadline.at).toISOString()}`,
+          });
+    if (entry.deadline.at <= Date.now()) {
+      // Go Asynq does not start a handler whose context is already done.
+      entry.settled = true;
+      await this.recordFailure(entry, deadlineError(), task);
+      return;
+    }
+    const cancelTimer = setLongTimeout(
+      () => this.abort(entry, deadlineError()),
+      entry.deadline.at - Date.now(),
+    );
+
+    const context: TaskContext = {
+      signal,
+      taskId: message.id,
+      retryCount: message.retried,
+      maxRetry: message.maxRetry,
+      queue: message.queue,
+      deadline: new Date(entry.deadline.at),
+      writeResult: (result) => this.writeResult(entry, result),
+    };
+    logger.debug({ taskId: message.id, type: message.type, queue: message.queue }, 'task started');
+    const handlerDone: Promise<Error | undefined> = (async () => {
+      await this.handler.processTask(task, context);
+    })().then(
+      () => {
+        entry.settled = true;
+        return undefined;
+      },
+      (thrown: unknown) => {
+        entry.settled = true;
+        return toError(thrown);
+      },
+    );
+    const aborted = new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    const first = await Promise.race([
+      handlerDone.then((error) => ({ settled: true as const, error })),
+      aborted.then(() => ({ settled: false as const, error: undefined })),
+    ]);
+    cancelTimer();
+
+    if (first.settled) {
+      if (entry.decided) return; // Its lease was lost or it was requeued at shutdown: nothing to record.
+      if (first.error === undefined) await this.recordSuccess(entry);
+      else await this.recordFailure(entry, first.error, task);
+      return;
+    }
+
+    // The signal fired before the handler settled. Timeouts and cancellations fail the attempt now, as
+    // in Go Asynq; the slot stays taken until the handler settles, whatever it does with the signal.
+    const reason: unknown = signal.reason;
+    const recording =
+      !entry.decided && reason instanceof TaskAbortedError
+        ? this.recordFailure(entry, reason, task)
+        : Promise.resolve();
+    const overdueTimer = setTimeout(() => {
+      if (!entry.settled) this.onOverdue(entry);
+    }, overdueGracePeriod);
+    await Promise.all([recording, handlerDone]);
+    clearTimeout(overdueTimer);
+    const late = Date.now() - (entry.abortedAt ?? Date.now());
+    if (late >= overdueGracePeriod) {
+      logger.warn(
+        { taskId: message.id, type: message.type, queue: message.queue, settledAfterAbortMs: late },
+        'an overdue handler settled at last; its slot is free again and its result was discarded',
+      );
+    }
+  }
+
+  private abort(entry: ActiveTask, reason: TaskAbortedError): void {
+    if (entry.settled || entry.abortedAt !== undefined) return;
+    entry.abortedAt = Date.now();
+    entry.controller.abort(reason);
+  }
+
+  private loseLease(entry: ActiveTask, why: string): void {
+    entry.leaseLost = true;
+    entry.decided = true;
+    entry.released = true;
+    const { id, queue, type } = entry.message;
+    this.options.logger.warn(
+      { taskId: id, queue, type, why },
+      'lost the lease on a running task; it is stopped and nothing is recorded for it (the recoverer retries it)',
+    );
+    this.abort(
+      entry,
+      new TaskAbortedError('lease-lost', { cause: new LeaseLostError(queue, id), detail: why }),
+    );
+  }
+
+  private async writeResult(entry: ActiveTask, result: Uint8Array): Promise<void> {
+    const signal = entry.controller.signal;
+    if (signal.aborted) {
+      const reason: unknown = signal.reason;
+      throw new Error(
+        `failed to write task result: ${reason instanceof Error ? reason.message : 'the attempt was aborted'}`,
+      );
+    }
+    if (!(result instanceof Uint8Array)) {
+      throw new TypeError(
+        'context.writeResult(result): result must be a Uint8Array; encode text with new TextEncoder().encode(text).',
+      );
+    }
+    const { queue, id } = entry.message;
+    await withTimeout(this.options.broker.writeResult(queue, id, result), brokerCallTimeout, 'writeResult');
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Outcomes
+
+  private async recordSuccess(entry: ActiveTask): Promise<void> {
+    entry.decided = true;
+    const { message } = entry;
+    const { broker, logger } = this.options;
+    const written = await this.write(entry, 'done', () =>
+      message.retentionSeconds > 0 ? broker.markComplete(message, Date.now()) : broker.done(message),
+    );
+    if (written) logger.debug({ taskId: message.id, type: message.type, queue: message.queue }, 'task done');
+  }
+
+  private async recordFailure(entry: ActiveTask, error: Error, task: Task): Promise<void> {
+    entry.decided = true;
+    const { message } = entry;
+    const { broker, logger, onError, isFailure } = this.options;
+    const fields = {
+      taskId: message.id,
+      type: message.type,
+      queue: message.queue,
+      error: errorMessageOf(error),
+    };
+    if (onError) {
+      Promise.resolve()
+        .then(() => onError(error, task))
+        .catch((handlerError: unknown) => {
+          logger.error(
+            {
+              ...fields,
+              onErrorFailure: handlerError instanceof Error ? handlerError.message : String(handlerError),
+            },
+            'the onError callback threw',
+          );
+        });
+    }
+    if (RevokeTask.is(error)) {
+      if (await this.write(entry, 'done', () => broker.done(message)))
+        logger.info(fields, 'task revoked and deleted');
+      return;
+    }
+    const errorMessage = errorMessageOf(error);
+    if (message.retried >= message.maxRetry || SkipRetry.is(error)) {
+      const why = SkipRetry.is(error)
+        ? 'retry skipped'
+        : `retries exhausted (${message.retried}/${message.maxRetry})`;
+      if (await this.write(entry, 'archive', () => broker.archive(message, errorMessage))) {
+        logger.warn({ ...fields, why }, 'task failed and was archived');
+      }
+      return;
+    }
+    let failure = true;
+    try {
+      failure = Boolean(isFailure(error));
+    } catch (predicateError) {
+      logger.error(
+        {
+          ...fields,
+          isFailureError: predicateError instanceof Error ? predicateError.message : String(predicateError),
+        },
+        'the isFailure option threw; counting the error as a failure',
+      );
+    }
+    const delay = computeRetryDelay({
+      retryDelay: this.options.retryDelay,
+      retried: message.retried,
+      error,
+      task,
+      logger,
+    });
+    const processAt = Date.now() + delay;
+    if (
+      await this.write(entry, 'retry', () =>
+        broker.retry(message, { processAt, errorMessage, isFailure: failure }),
+      )
+    ) {
+      logger.info(
+        { ...fields, retryInMs: delay, retried: message.retried },
+        'task failed and will be retried',
+      );
+    }
+  }
+
+  /**
+   * Writes an outcome, retrying while the broker is unreachable for as long as the task's lease lasts
+   * (after that the recoverer owns the task, and a late write could undo another server's work).
+   */
+  private async write(entry: ActiveTask, operation: string, call: () => Promise<void>): Promise<boolean> {
+    const { logger } = this.options;
+    const fields = { taskId: entry.message.id, queue: entry.message.queue, operation };
+    const backoff = new Backoff(100, 1000);
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        if (entry.leaseLost) return false;
+        const remaining = entry.leaseExpiresAt - Date.now();
+        if (remaining <= 0) {
+          logger.warn(
+            fields,
+            'the lease ended before the outcome could be written; the recoverer will retry the task',
+          );
+          return false;
+        }
+        if (this.closing.signal.aborted) {
+          logger.warn(
+            fields,
+            'shut down before the outcome could be written; the recoverer will retry the task',
+          );
+          return false;
+        }
+        try {
+          await withTimeout(call(), Math.min(brokerCallTimeout, remaining), operation);
+          this.reachability.succeeded();
+          return true;
+        } catch (error) {
+          if (
+            error instanceof LeaseLostError ||
+            error instanceof TaskNotFoundError ||
+            error instanceof TaskStateError
+          ) {
+            logger.warn(
+              { ...fields, error: error.message },
+              'the broker refused the outcome: another server owns the task now',
+            );
+            return false;
+          }
+          this.reachability.failed(error);
+          if (attempt === 0) {
+            logger.warn(
+              { ...fields, error: error instanceof Error ? error.message : String(error) },
+              'could not write the outcome; retrying while the lease lasts',
+            );
+          }
+          await sleep(backoff.next(), this.closing.signal);
+        }
+      }
+    } finally {
+      entry.released = true;
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import { ValidationError } from '@q/core';
+import { describe, expect, it } from 'vitest';
+import { FakeTaskConsumer } from '../test/fake-task-consumer';
+import { resolveServerOptions } from './server-options';
+
+const broker = new FakeTaskConsumer();
+
+describe('resolveServerOptions', () => {
+  it("fills in Asynq's defaults", () => {
+    const resolved = resolveServerOptions({ broker });
+    expect(resolved.queues).toEqual({ default: 1 });
+    expect(resolved.concurrency).toBeGreaterThan(0);
+    expect(resolved.shutdownTimeout).toBe(8000);
+    expect(resolved.healthCheckInterval).toBe(15_000);
+    expect(resolved.delayedTaskCheckInterval).toBe(5000);
+    expect(resolved.janitorInterval).toBe(8000);
+    expect(resolved.janitorBatchSize).toBe(100);
+    expect(resolved.leaseDuration).toBe(30_000);
+    expect(resolved.heartbeatInterval).toBe(5000);
+    expect(resolved.groupGracePeriod).toBe(60_000);
+    expect(resolved.groupMaxDelay).toBe(0);
+    expect(resolved.groupMaxSize).toBe(0);
+    expect(resolved.strictPriority).toBe(false);
+    expect(resolved.isFailure(new Error('x'))).toBe(true);
+  });
+
+  it('accepts duration strings', () => {
+    const resolved = resolveServerOptions({
+      broker,
+      shutdownTimeout: '2s',
+      leaseDuration: '5s',
+      taskCheckInterval: 50,
+    });
+    expect(resolved.shutdownTimeout).toBe(2000);
+    expect(resolved.leaseDuration).toBe(5000);
+    expect(resolved.taskCheckInterval).toBe(50);
+  });
+
+  it('lists every problem in one typed error that says what to change', () => {
+    let caught: unknown;
+    try {
+      resolveServerOptions({
+        broker,
+        concurrency: 0,
+        queues: { critical: 0, ' bad': 1, 'a{b}': 2 },
+        shutdownTimeout: 'soon',
+        leaseDuration: 500,
+        groupGracePeriod: 10,
+        retryDelay: 5 as never,
+      });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ValidationError);
+    const paths = (caught as ValidationError).issues.map((issue) => issue.path);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'concurrency',
+        'queues["critical"]',
+        'queues[" bad"]',
+        'queues["a{b}"]',
+        'shutdownTimeout',
+        'leaseDuration',
+        'groupGracePeriod',
+        'retryDelay',
+      ]),
+    );
+    expect((caught as Error).message).toMatch(/concurrency must be an integer of at least 1, got 0/);
+    expect((caught as Error).message).toMatch(/weight must be a positive integer/);
+  });
+
+  it('rejects a missing broker, a broker without the consumer role, and unknown options', () => {
+    expect(() => resolveServerOptions({} as never)).toThrow(/broker is required/);
+    expect(() => resolveServerOptions({ broker: { dequeue() {} } as never })).toThrow(
+      /does not implement TaskConsumer \(missing waitForTasks/,
+    );
+    expect(() => resolveServerOptions({ broker, concurency: 3 } as never)).toThrow(
+      /Unknown server option "concurency"/,
+    );
+    expect(() => resolveServerOptions({ broker, queues: {} })).toThrow(/at least one queue/);
+  });
+
+  it('requires a broker that can enqueue when a group aggregator is set', () => {
+    expect(() => resolveServerOptions({ broker, groupAggregator: () => ({ type: 'x' }) })).toThrow(
+      /groupAggregator needs a broker that can enqueue/,
+    );
+  });
+});
