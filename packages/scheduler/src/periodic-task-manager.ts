@@ -198,7 +198,8 @@ export class PeriodicTaskManager {
         }
         entries.set(prepared.id, { config, prepared, index });
       } catch (error) {
-        problems.push(error instanceof Error ? error.message : String(error));
+        const message = error instanceof Error ? error.message : String(error);
+        problems.push(message.startsWith(path) ? message : `${path}: ${message}`);
         if (error instanceof ValidationError) issues.push(...error.issues);
         else issues.push({ path, message: String(error) });
       }

@@ -69,7 +69,7 @@ export function parseSchedule(spec: string, timezone: string): Schedule {
     // robfig/cron (Go Asynq).
     cron = new Cron(pattern, { timezone: zone, legacyMode: true });
   } catch (error) {
-    throw invalid(spec, (error as Error).message.replace(/^CronPattern: /, ''), error);
+    throw invalid(spec, (error as Error).message.replace(/^CronPattern: /, '').replace(/\.$/, ''), error);
   }
   const next = (time: number): number | undefined => cron.nextRun(new Date(time))?.getTime();
   if (next(Date.now()) === undefined) throw invalid(spec, 'it never fires (no matching date)');

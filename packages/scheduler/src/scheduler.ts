@@ -382,25 +382,15 @@ export class Scheduler {
   }
 
   async #fire(entry: Entry, tick: number, now: number): Promise<void> {
-    if (now - tick > this.#duplicateWindow) {
-      if (entry.missedTicks === 'skip') {
-        this.#logger.warn(
-          { entryId: entry.id, tickAt: new Date(tick).toISOString(), lateByMs: now - tick },
-          'a tick was noticed later than duplicateWindow and is skipped (missedTicks: skip)',
-        );
-        return;
-      }
-      try {
-        if (await this.#isRecorded(entry, tick)) return;
-      } catch (error) {
-        this.#logger.error(
-          { entryId: entry.id, tickAt: new Date(tick).toISOString(), error: errorMessage(error) },
-          'a late tick was not enqueued: its history could not be read to rule out a duplicate',
-        );
-        return;
-      }
+    const late = now - tick > this.#duplicateWindow;
+    if (late && entry.missedTicks === 'skip') {
+      this.#logger.warn(
+        { entryId: entry.id, tickAt: new Date(tick).toISOString(), lateByMs: now - tick },
+        'a tick was noticed later than duplicateWindow and is skipped (missedTicks: skip)',
+      );
+      return;
     }
-    await this.#enqueueTick(entry, tick, now - tick > this.#duplicateWindow);
+    await this.#enqueueTick(entry, tick, late);
   }
 
   /** Finds ticks that passed while no copy ran, from the entry's history, and applies its policy. */
@@ -415,7 +405,7 @@ export class Scheduler {
     if (isTickRecorded(history, entry.id, latest)) return;
     // A tick that has only just passed may be under way in another copy.
     if (activatedAt - latest <= this.#duplicateWindow && entry.missedTicks === 'skip') return;
-    const missed = countTicks(entry.schedule, lastEnqueuedAt, latest);
+    const missed = Math.max(1, countTicks(entry.schedule, lastEnqueuedAt, latest));
     const fields = {
       entryId: entry.id,
       spec: entry.spec,
@@ -434,11 +424,13 @@ export class Scheduler {
     await this.#enqueueTick(entry, latest, true);
   }
 
-  async #isRecorded(entry: Entry, tick: number): Promise<boolean> {
-    const history = await this.#broker.schedulerHistory(entry.id, { page: 1, pageSize: historyPageSize });
-    return isTickRecorded(history, entry.id, tick);
-  }
-
+  /**
+   * Enqueues the task of one tick unless another copy did. Two guards: the tick's task id, which the
+   * broker refuses while the task exists (kept at least `duplicateWindow` after success), and the
+   * entry's history, which the winning copy writes right after enqueueing and which outlives the task.
+   * The history is read first; when it cannot be read, an on-time tick relies on the task id alone and
+   * a late one (`catchUp`) is not enqueued.
+   */
   async #enqueueTick(entry: Entry, tick: number, catchUp: boolean): Promise<void> {
     const taskId = tickTaskId(entry.id, tick);
     const event: TickEvent = {
@@ -453,37 +445,62 @@ export class Scheduler {
     };
     const fields = { entryId: entry.id, taskId, type: entry.type };
     await this.#callHook('beforeEnqueue', () => this.#beforeEnqueue?.(event));
-    let outcome: TickOutcome;
-    try {
-      const info = await this.#client.enqueue(entry.type, entry.payload, this.#taskOptions(entry, taskId));
-      outcome = { status: 'enqueued', info };
+    const outcome = await this.#attempt(entry, tick, { taskId, catchUp, fields });
+    if (outcome.status === 'enqueued' || outcome.status === 'enqueued-elsewhere') {
       entry.previousEnqueueAt = Math.max(entry.previousEnqueueAt, tick);
-      this.#logger.debug(fields, 'scheduled task enqueued');
-      try {
-        await this.#broker.recordSchedulerEnqueue(entry.id, { taskId, enqueuedAt: this.#now() });
-      } catch (error) {
-        this.#logger.warn(
-          { ...fields, error: errorMessage(error) },
-          'the task was enqueued but its history event could not be written',
-        );
-      }
-    } catch (error) {
-      if (error instanceof TaskIdConflictError) {
-        outcome = { status: 'enqueued-elsewhere' };
-        entry.previousEnqueueAt = Math.max(entry.previousEnqueueAt, tick);
-        this.#logger.debug(fields, 'another copy of the scheduler enqueued this tick');
-      } else if (error instanceof DuplicateTaskError) {
-        outcome = { status: 'duplicate', error };
-        this.#logger.info(
-          fields,
-          "not enqueued: the task's unique lock is held (by this tick from another copy, or an earlier tick)",
-        );
-      } else {
-        outcome = { status: 'failed', error };
-        this.#logger.error({ ...fields, error: errorMessage(error) }, 'could not enqueue a scheduled task');
-      }
     }
     await this.#callHook('afterEnqueue', () => this.#afterEnqueue?.(event, outcome));
+  }
+
+  async #attempt(
+    entry: Entry,
+    tick: number,
+    { taskId, catchUp, fields }: { taskId: string; catchUp: boolean; fields: Record<string, string> },
+  ): Promise<TickOutcome> {
+    try {
+      const history = await this.#broker.schedulerHistory(entry.id, { page: 1, pageSize: historyPageSize });
+      if (isTickRecorded(history, entry.id, tick)) {
+        this.#logger.debug(fields, 'another copy of the scheduler enqueued this tick (found in its history)');
+        return { status: 'enqueued-elsewhere' };
+      }
+    } catch (error) {
+      if (catchUp) {
+        this.#logger.error(
+          { ...fields, error: errorMessage(error) },
+          'a late tick was not enqueued: its history could not be read to rule out a duplicate',
+        );
+        return { status: 'failed', error };
+      }
+      this.#logger.debug({ ...fields, error: errorMessage(error) }, 'could not read the entry history');
+    }
+    let info: TaskInfo;
+    try {
+      info = await this.#client.enqueue(entry.type, entry.payload, this.#taskOptions(entry, taskId));
+    } catch (error) {
+      if (error instanceof TaskIdConflictError) {
+        this.#logger.debug(fields, 'another copy of the scheduler enqueued this tick');
+        return { status: 'enqueued-elsewhere' };
+      }
+      if (error instanceof DuplicateTaskError) {
+        this.#logger.info(
+          fields,
+          "not enqueued: the task's unique lock is held (by this tick from another copy, or by an earlier tick)",
+        );
+        return { status: 'duplicate', error };
+      }
+      this.#logger.error({ ...fields, error: errorMessage(error) }, 'could not enqueue a scheduled task');
+      return { status: 'failed', error };
+    }
+    this.#logger.debug(fields, 'scheduled task enqueued');
+    try {
+      await this.#broker.recordSchedulerEnqueue(entry.id, { taskId, enqueuedAt: this.#now() });
+    } catch (error) {
+      this.#logger.warn(
+        { ...fields, error: errorMessage(error) },
+        'the task was enqueued but its history event could not be written',
+      );
+    }
+    return { status: 'enqueued', info };
   }
 
   #taskOptions(entry: Entry, taskId: string): TaskOptions {
@@ -559,9 +576,13 @@ export class Scheduler {
   }
 }
 
+/**
+ * Whether the history holds the tick's own task id. Enqueue times are not compared with the tick: they
+ * come from the clocks of whichever copies wrote them, and a catch-up is recorded after its tick.
+ */
 function isTickRecorded(history: readonly SchedulerEnqueueEvent[], entryId: string, tick: number): boolean {
   const taskId = tickTaskId(entryId, tick);
-  return history.some((event) => event.taskId === taskId || event.enqueuedAt >= tick);
+  return history.some((event) => event.taskId === taskId);
 }
 
 /** Ticks in (after, upTo], counted up to a limit. */
