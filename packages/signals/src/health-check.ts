@@ -44,9 +44,9 @@ export function checkHealth(probe: HealthProbe, input: HealthInput): HealthRepor
   if (probe === 'ready' && state === 'quiet')
     reasons.push('the server is quiet (SIGTSTP): it takes no new tasks');
   if (!brokerReachable && state !== 'closed') reasons.push('the broker is unreachable');
-  if (state === 'running' || state === 'quiet') {
-    // Before the first fetch, count from when the state began, so that a loop that never ran is caught too.
-    const fetchAge = now - (lastFetchAt ?? stateSince);
+  if (state === 'running') {
+    // Count from when the state began if that is later (a loop that never ran, or one just resumed).
+    const fetchAge = now - Math.max(lastFetchAt ?? 0, stateSince);
     if (fetchAge > fetchStaleAfter) {
       reasons.push(
         `the fetch loop has not run for ${fetchAge} ms (limit ${fetchStaleAfter} ms)` +

@@ -264,10 +264,13 @@ export class ProcessLifecycle {
 
   #handleStateChange(change: ServerStateChange): void {
     this.#stateSince = change.at;
-    this.#logger.info(
-      { from: change.from, to: change.to, at: new Date(change.at).toISOString() },
-      `server state: ${change.from} -> ${change.to}`,
-    );
+    // `@q/server` logs its own state changes; say it again only to a logger it does not write to.
+    if (this.#logger !== this.#server.logger) {
+      this.#logger.info(
+        { from: change.from, to: change.to, at: new Date(change.at).toISOString() },
+        `server state: ${change.from} -> ${change.to}`,
+      );
+    }
     if (change.to === 'draining' && (this.#phase === 'running' || this.#phase === 'starting')) {
       // The application called server.shutdown() itself: the watchdog guards that shutdown too.
       this.#phase = 'draining';

@@ -38,8 +38,10 @@ export interface RunOptions {
   shutdownTimeout?: Duration;
   /**
    * How long past the shutdown deadline the watchdog waits before it logs what is still running and exits
-   * the process with `watchdogExitCode`, so that a supervisor restarts it.
-   * @default '500ms'
+   * the process with `watchdogExitCode`, so that a supervisor restarts it. `@q/server` finishes its own
+   * shutdown within about 900 ms past the deadline (requeueing, then clearing its state, each bounded
+   * even when Redis is down); the default keeps the whole process within `shutdownTimeout` + 1 s.
+   * @default '900ms'
    */
   watchdogGrace?: Duration;
   /**
@@ -170,7 +172,7 @@ export function resolveRunOptions(
   return {
     logger: options.logger ?? server.logger ?? silentLogger,
     shutdownTimeout,
-    watchdogGrace: toMilliseconds(options.watchdogGrace ?? '500ms', 'watchdogGrace'),
+    watchdogGrace: toMilliseconds(options.watchdogGrace ?? '900ms', 'watchdogGrace'),
     forcedShutdownTimeout: toMilliseconds(options.forcedShutdownTimeout ?? '1500ms', 'forcedShutdownTimeout'),
     exitProcess: options.exitProcess ?? true,
     watchdogExitCode,

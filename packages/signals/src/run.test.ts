@@ -331,7 +331,9 @@ describe('run', () => {
     });
     server.brokerReachable = true;
 
-    server.lastFetchAt = Date.now() - 1000;
+    // The fetch loop stops going round: once fetchStaleAfter has passed since its last run, both probes fail.
+    server.lastFetchAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await probe('/healthz')).toMatchObject({
       status: 503,
       body: { reasons: [expect.stringMatching(/fetch loop has not run/)] },

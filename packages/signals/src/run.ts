@@ -90,6 +90,7 @@ export async function runInProcess<Handler>(
       quietWarningAfter: resolved.quietWarningAfter,
       fetchStaleAfter: resolved.fetchStaleAfter,
       stateSince: () => lifecycle.stateSince,
+      reportServerEvents: logger !== server.logger,
     });
     monitor.start();
     logger.info(

@@ -15,6 +15,11 @@ export interface ServerMonitorOptions {
   fetchStaleAfter: number;
   /** When the server's current state began. */
   stateSince: () => number;
+  /**
+   * Also report overdue handlers and broker reachability. Off when the logger is the server's own:
+   * `@q/server` reports those itself.
+   */
+  reportServerEvents: boolean;
   now?: () => number;
 }
 
@@ -47,9 +52,11 @@ export class ServerMonitor {
   /** One round of checks; `start()` calls it every `checkInterval`. Never throws. */
   check(): void {
     try {
-      this.#checkOverdue();
+      if (this.#options.reportServerEvents) {
+        this.#checkOverdue();
+        this.#checkBroker();
+      }
       this.#checkFetchLoop();
-      this.#checkBroker();
       this.#checkQuiet();
     } catch (error) {
       this.#options.logger.error({ error }, 'the server check failed; it runs again at the next interval');
@@ -80,9 +87,11 @@ export class ServerMonitor {
   #checkFetchLoop(): void {
     const { server, logger, fetchStaleAfter, stateSince } = this.#options;
     const state = server.state;
-    const watched = state === 'running' || state === 'quiet';
+    // A quiet server stops its fetch loop on purpose: only a running one must keep it going.
+    const watched = state === 'running';
     const lastFetchAt = server.lastFetchAt;
-    const age = this.#now() - (lastFetchAt ?? stateSince());
+    // Count from when the state began if that is later (a loop that never ran, or one just resumed).
+    const age = this.#now() - Math.max(lastFetchAt ?? 0, stateSince());
     const stale = watched && age > fetchStaleAfter;
     if (stale && !this.#fetchStaleReported) {
       this.#fetchStaleReported = true;

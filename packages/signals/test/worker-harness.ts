@@ -1,0 +1,176 @@
+/**
+ * Starts `worker-process.ts` as a real child process, collects its JSON log lines, and measures when it
+ * exits, so that the process tests can send it real signals and hold it to RELIABILITY.md's figures.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { WorkerConfig } from './worker-process';
+
+export const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const workerScript = resolve(dirname(fileURLToPath(import.meta.url)), 'worker-process.ts');
+
+/**
+ * Added to every timing bound measured from outside the child (spawn, signal delivery and exit on a
+ * loaded CI machine of two cores); the figure measured is printed beside each test.
+ */
+export const ciAllowanceMs = 1000;
+
+export interface LogLine {
+  level: string;
+  time: number;
+  msg: string;
+  event?: string;
+  taskId?: string;
+  signal?: string;
+  [field: string]: unknown;
+}
+
+export interface WorkerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  at: number;
+}
+
+export interface WorkerHandle {
+  child: ChildProcess;
+  lines: LogLine[];
+  stderr: () => string;
+  exited: Promise<WorkerExit>;
+  /** Sends `signal` to the worker and returns when it was sent. */
+  send(signal: NodeJS.Signals): number;
+  waitForLine(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  count(predicate: (line: LogLine) => boolean): number;
+  /** SIGKILLs the worker if it is still running. */
+  kill(): void;
+}
+
+export function uniquePrefix(name: string): string {
+  return `q-signals-test-${name}-${randomUUID().slice(0, 8)}`;
+}
+
+export interface SpawnOptions {
+  /** The command to put in front of `node`, e.g. `['unshare', '--pid', '--fork']`. */
+  wrapper?: string[];
+  /** The pid to send signals to, when the wrapper's child is not the worker itself. */
+  signalTarget?: (child: ChildProcess) => number;
+}
+
+export function spawnWorker(config: WorkerConfig, options: SpawnOptions = {}): WorkerHandle {
+  const command = [
+    ...(options.wrapper ?? []),
+    process.execPath,
+    '--conditions=@q/source',
+    '--import',
+    'tsx',
+    workerScript,
+  ];
+  const child = spawn(command[0]!, command.slice(1), {
+    cwd: repositoryRoot,
+    env: { ...process.env, Q_TEST_WORKER: JSON.stringify(config) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: LogLine[] = [];
+  const waiters = new Set<() => void>();
+  let buffered = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    let newline = buffered.indexOf('\n');
+    while (newline >= 0) {
+      const text = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      newline = buffered.indexOf('\n');
+      if (!text.startsWith('{')) continue;
+      try {
+        lines.push(JSON.parse(text) as LogLine);
+      } catch {
+        continue;
+      }
+    }
+    for (const waiter of waiters) waiter();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<WorkerExit>((resolveExit) => {
+    child.once('exit', (code, signal) => {
+      resolveExit({ code, signal, at: Date.now() });
+      for (const waiter of waiters) waiter();
+    });
+  });
+
+  const waitForLine = (predicate: (line: LogLine) => boolean, timeoutMs = 15_000): Promise<LogLine> =>
+    new Promise((resolveLine, reject) => {
+      const check = (): void => {
+        const found = lines.find(predicate);
+        if (found) {
+          finish();
+          resolveLine(found);
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          finish();
+          reject(new Error(`the worker exited before the expected log line\n${stderr}\n${tail(lines)}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(new Error(`no matching log line within ${timeoutMs} ms\n${stderr}\n${tail(lines)}`));
+      }, timeoutMs);
+      const finish = (): void => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
+      waiters.add(check);
+      check();
+    });
+
+  return {
+    child,
+    lines,
+    stderr: () => stderr,
+    exited,
+    send: (signal) => {
+      const target = options.signalTarget ? options.signalTarget(child) : child.pid!;
+      process.kill(target, signal);
+      return Date.now();
+    },
+    waitForLine,
+    count: (predicate) => lines.filter(predicate).length,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+function tail(lines: readonly LogLine[]): string {
+  return lines
+    .slice(-15)
+    .map((line) => JSON.stringify(line).slice(0, 300))
+    .join('\n');
+}
+
+/** Prints a measured figure beside the test, so that the report can quote it. */
+export function reportFigure(test: string, figure: string): void {
+  process.stdout.write(`[figure] ${test}: ${figure}\n`);
+}
+
+export const isWorkerRunning = (line: LogLine): boolean => line.msg.startsWith('worker running');
+export const isTaskStarted = (line: LogLine): boolean => line.event === 'task-started';
+export const isTaskFinished = (line: LogLine): boolean => line.event === 'task-finished';
+export const isTaskAborted = (line: LogLine): boolean => line.event === 'task-aborted';
+export const isGracefulShutdownStarted = (line: LogLine): boolean =>
+  line.msg.startsWith('graceful shutdown started');
+export const isForcedShutdownStarted = (line: LogLine): boolean =>
+  line.msg.startsWith('forced shutdown started');
+export const signalReceived =
+  (signal: string) =>
+  (line: LogLine): boolean =>
+    line.signal === signal && typeof line.outcome === 'string';
+
+// The URL of the redis-server that the global setup (test/global-setup.ts) starts for the whole run.
+declare module 'vitest' {
+  export interface ProvidedContext {
+    redisUrl: string;
+  }
+}
