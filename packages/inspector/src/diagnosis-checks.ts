@@ -479,10 +479,10 @@ export async function checkScheduledLater(context: DiagnosisContext, queue: stri
   const first = due[0];
   const evidence = [`Queue "${queue}": ${describeCounts(stats)}`];
   if (!first?.nextProcessAt) return [];
+  const served = context.servers.some(({ info }) => serves(info, queue) && isRunning(info));
+  if (!served) return []; // queue-unserved says it already.
   const wait = first.nextProcessAt.getTime() - context.now;
   const late = -wait > context.settings.stalledAfter;
-  const served = context.servers.some(({ info }) => serves(info, queue) && isRunning(info));
-  if (late && !served) return []; // queue-unserved says it already.
   evidence.push(
     `Next due: task ${first.id} (${first.type}, ${first.state}) at ${first.nextProcessAt.toISOString()} (${wait >= 0 ? `in ${describeDuration(wait)}` : `${describeDuration(-wait)} ago`})`,
   );

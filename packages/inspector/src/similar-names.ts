@@ -10,8 +10,8 @@ export function similarNames(name: string, candidates: Iterable<string>): string
       continue;
     }
     const shorter = Math.min(key.length, other.length);
-    // Very short names are a few edits from anything: only the normalized match counts for them.
-    if (shorter >= 3 && editDistance(key, other) <= (shorter >= 6 ? 2 : 1)) found.add(candidate);
+    // Short names are a few edits from many others ("low", "slow"): only the normalized match counts for them.
+    if (shorter >= 5 && editDistance(key, other) <= (shorter >= 8 ? 2 : 1)) found.add(candidate);
   }
   return [...found].sort();
 }

@@ -1,0 +1,23 @@
+import { defineConfig } from 'tsup';
+
+// The q command ships as one self-contained file: the @q packages are bundled from their sources (the
+// `@q/source` condition), so building the CLI needs no other package built first, and every dependency
+// is bundled too, so the file runs wherever Node 20 does.
+export default defineConfig({
+  entry: ['src/main.ts'],
+  format: ['esm'],
+  platform: 'node',
+  target: 'node20',
+  dts: false,
+  sourcemap: true,
+  clean: true,
+  splitting: false,
+  noExternal: [/.*/],
+  esbuildOptions(options) {
+    options.conditions = ['@q/source', 'import', 'module', 'default'];
+  },
+  // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
+  banner: {
+    js: "import { createRequire as __qCreateRequire } from 'node:module'; const require = __qCreateRequire(import.meta.url);",
+  },
+});
