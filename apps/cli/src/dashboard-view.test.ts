@@ -12,7 +12,7 @@ describe('renderDashboard', () => {
     const lines = plain(
       renderDashboard(
         initialDashboardState(),
-        { ...emptyDashboardData(), fetchedAt: 0 },
+        { ...emptyDashboardData(), fetchedAt: 1 },
         { columns: 30, rows: 10 },
         heading,
       ),
