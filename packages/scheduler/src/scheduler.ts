@@ -65,8 +65,11 @@ export interface TickEvent {
 /** How an attempt ended. Every copy of a scheduler sees one `'enqueued'` per tick; the others see `'enqueued-elsewhere'`. */
 export type TickOutcome =
   | { status: 'enqueued'; info: TaskInfo }
-  /** Another copy of the scheduler enqueued this tick (the task id was taken). Not an error. */
-  | { status: 'enqueued-elsewhere' }
+  /**
+   * Another copy of the scheduler enqueued this tick. Not an error. `foundBy`: the tick was in the entry's
+   * history, or the broker refused the tick's task id.
+   */
+  | { status: 'enqueued-elsewhere'; foundBy: 'history' | 'taskId' }
   /** The task's `unique` lock is held, by this tick's task from another copy or by an earlier tick's. */
   | { status: 'duplicate'; error: DuplicateTaskError }
   | { status: 'failed'; error: unknown };
@@ -461,7 +464,7 @@ export class Scheduler {
       const history = await this.#broker.schedulerHistory(entry.id, { page: 1, pageSize: historyPageSize });
       if (isTickRecorded(history, entry.id, tick)) {
         this.#logger.debug(fields, 'another copy of the scheduler enqueued this tick (found in its history)');
-        return { status: 'enqueued-elsewhere' };
+        return { status: 'enqueued-elsewhere', foundBy: 'history' };
       }
     } catch (error) {
       if (catchUp) {
@@ -478,8 +481,8 @@ export class Scheduler {
       info = await this.#client.enqueue(entry.type, entry.payload, this.#taskOptions(entry, taskId));
     } catch (error) {
       if (error instanceof TaskIdConflictError) {
-        this.#logger.debug(fields, 'another copy of the scheduler enqueued this tick');
-        return { status: 'enqueued-elsewhere' };
+        this.#logger.debug(fields, 'another copy of the scheduler enqueued this tick (its task id is taken)');
+        return { status: 'enqueued-elsewhere', foundBy: 'taskId' };
       }
       if (error instanceof DuplicateTaskError) {
         this.#logger.info(

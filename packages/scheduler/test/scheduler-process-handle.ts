@@ -10,6 +10,7 @@ export interface ProcessEvent {
   tickAt?: number;
   catchUp?: boolean;
   status?: string;
+  foundBy?: 'history' | 'taskId';
   entryIds?: string[];
 }
 

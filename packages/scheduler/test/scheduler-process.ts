@@ -52,6 +52,7 @@ const scheduler = new Scheduler({
       tickAt: event.tickAt,
       catchUp: event.catchUp,
       status: outcome.status,
+      foundBy: outcome.status === 'enqueued-elsewhere' ? outcome.foundBy : undefined,
     });
   },
 });
