@@ -1,0 +1,32 @@
+-- archive-all: archives every task of a scheduled or retry zset, or of a group (Asynq's archiveAllCmd /
+-- archiveAllAggregatingCmd), then trims the archive, deleting trimmed records too.
+--
+-- KEYS[1]  source zset    P:{q}:scheduled, P:{q}:retry or P:{q}:g:<group>
+-- KEYS[2]  archived zset  P:{q}:archived
+-- KEYS[3]  groups set     P:{q}:groups
+-- ARGV[1]  now, Unix seconds (the score)
+-- ARGV[2]  trim cutoff, Unix seconds (now - 90 days)
+-- ARGV[3]  archive size limit, 10000
+-- ARGV[4]  task key prefix P:{q}:t:
+-- ARGV[5]  group name when KEYS[1] is a group (it leaves the groups set), else ""
+--
+-- Returns the number of tasks archived.
+local ids = redis.call("ZRANGE", KEYS[1], 0, -1)
+for _, id in ipairs(ids) do
+  redis.call("ZADD", KEYS[2], ARGV[1], id)
+  redis.call("HSET", ARGV[4] .. id, "state", "archived")
+end
+for _, id in ipairs(redis.call("ZRANGEBYSCORE", KEYS[2], "-inf", ARGV[2])) do
+  redis.call("DEL", ARGV[4] .. id)
+end
+redis.call("ZREMRANGEBYSCORE", KEYS[2], "-inf", ARGV[2])
+local limit = -tonumber(ARGV[3])
+for _, id in ipairs(redis.call("ZRANGE", KEYS[2], 0, limit)) do
+  redis.call("DEL", ARGV[4] .. id)
+end
+redis.call("ZREMRANGEBYRANK", KEYS[2], 0, limit)
+redis.call("DEL", KEYS[1])
+if ARGV[5] ~= "" then
+  redis.call("SREM", KEYS[3], ARGV[5])
+end
+return #ids

@@ -1,0 +1,108 @@
+-- enqueue-batch: writes several new tasks of one queue all or nothing (@q extension for atomic batch
+-- enqueue). Every conflict is checked first; only when there is none is anything written, each task
+-- exactly as enqueue, schedule or add-to-group (and their unique variants) would write it.
+--
+-- KEYS[1]  pending list    P:{q}:pending
+-- KEYS[2]  scheduled zset  P:{q}:scheduled
+-- KEYS[3]  groups set      P:{q}:groups
+-- then, for each task in order: its task hash P:{q}:t:<id>; its uniqueness lock when it is unique;
+-- its group zset P:{q}:g:<group> when its target is "aggregating".
+-- ARGV[1]  now, Unix nanoseconds (pending_since)
+-- ARGV[2]  now, Unix seconds (group score)
+-- ARGV[3]  notify channel P:{q}:notify (@q extension)
+-- ARGV[4]  queue name, the message published on ARGV[3]
+-- ARGV[5]  number of tasks
+-- then six per task: task id, encoded TaskMessage, target ("pending", "scheduled" or "aggregating"),
+-- process-at in Unix seconds (scheduled only, else 0), lock TTL in whole seconds (0 when not unique),
+-- group name ("" unless aggregating).
+--
+-- Returns { written, code per task... }: written is 1 when every task was written and 0 when none was;
+-- a code is 1 (accepted), -1 (uniqueness lock held, also by an earlier task of the batch) or 0 (task id
+-- taken, also by an earlier task of the batch).
+local count = tonumber(ARGV[5])
+local tasks = {}
+local keyIndex = 4
+for i = 1, count do
+  local base = 5 + (i - 1) * 6
+  local task = {
+    id = ARGV[base + 1],
+    msg = ARGV[base + 2],
+    target = ARGV[base + 3],
+    score = ARGV[base + 4],
+    ttl = ARGV[base + 5],
+    group = ARGV[base + 6],
+    key = KEYS[keyIndex],
+  }
+  keyIndex = keyIndex + 1
+  if tonumber(task.ttl) > 0 then
+    task.uniqueKey = KEYS[keyIndex]
+    keyIndex = keyIndex + 1
+  end
+  if task.target == "aggregating" then
+    task.groupKey = KEYS[keyIndex]
+    keyIndex = keyIndex + 1
+  end
+  tasks[i] = task
+end
+
+local codes = {}
+local refused = false
+local seenIds = {}
+local seenLocks = {}
+for i, task in ipairs(tasks) do
+  local code = 1
+  if task.uniqueKey and (seenLocks[task.uniqueKey] or redis.call("EXISTS", task.uniqueKey) == 1) then
+    code = -1
+  elseif seenIds[task.key] or redis.call("EXISTS", task.key) == 1 then
+    code = 0
+  end
+  seenIds[task.key] = true
+  if task.uniqueKey then
+    seenLocks[task.uniqueKey] = true
+  end
+  if code ~= 1 then
+    refused = true
+  end
+  codes[i] = code
+end
+
+local result = { 0 }
+for i = 1, count do
+  result[i + 1] = codes[i]
+end
+if refused then
+  return result
+end
+
+local pushed = 0
+for _, task in ipairs(tasks) do
+  if task.uniqueKey then
+    redis.call("SET", task.uniqueKey, task.id, "EX", task.ttl)
+  end
+  if task.target == "scheduled" then
+    if task.uniqueKey then
+      redis.call("HSET", task.key, "msg", task.msg, "state", "scheduled", "unique_key", task.uniqueKey)
+    else
+      redis.call("HSET", task.key, "msg", task.msg, "state", "scheduled")
+    end
+    redis.call("ZADD", KEYS[2], task.score, task.id)
+  elseif task.target == "aggregating" then
+    redis.call("HSET", task.key, "msg", task.msg, "state", "aggregating", "group", task.group)
+    redis.call("ZADD", task.groupKey, ARGV[2], task.id)
+    redis.call("SADD", KEYS[3], task.group)
+  else
+    if task.uniqueKey then
+      redis.call("HSET", task.key, "msg", task.msg, "state", "pending", "pending_since", ARGV[1],
+        "unique_key", task.uniqueKey)
+    else
+      redis.call("HSET", task.key, "msg", task.msg, "state", "pending", "pending_since", ARGV[1])
+    end
+    redis.call("LPUSH", KEYS[1], task.id)
+    pushed = pushed + 1
+  end
+end
+if pushed > 0 then
+  redis.call("PUBLISH", ARGV[3], ARGV[4])
+end
+result[1] = 1
+return result

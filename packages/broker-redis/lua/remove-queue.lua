@@ -1,0 +1,42 @@
+-- remove-queue: deletes an empty queue's keys (Asynq's removeQueueCmd), or with force one that holds no
+-- active task, deleting its tasks too (removeQueueForceCmd). Like Asynq, completed tasks, groups,
+-- aggregation sets, the paused flag, uniqueness locks and counters are left. The caller removes the name
+-- from P:queues.
+--
+-- KEYS[1]  pending list    P:{q}:pending
+-- KEYS[2]  active list     P:{q}:active
+-- KEYS[3]  scheduled zset  P:{q}:scheduled
+-- KEYS[4]  retry zset      P:{q}:retry
+-- KEYS[5]  archived zset   P:{q}:archived
+-- KEYS[6]  lease zset      P:{q}:lease
+-- ARGV[1]  task key prefix P:{q}:t:
+-- ARGV[2]  1 to force, else 0
+--
+-- Returns 1 when removed, -1 when not forced and the queue holds tasks, -2 when forced and it holds
+-- active tasks.
+local force = ARGV[2] == "1"
+if force then
+  if redis.call("LLEN", KEYS[2]) > 0 then
+    return -2
+  end
+else
+  local total = redis.call("LLEN", KEYS[1]) + redis.call("LLEN", KEYS[2])
+  for i = 3, 5 do
+    total = total + redis.call("ZCARD", KEYS[i])
+  end
+  if total > 0 then
+    return -1
+  end
+end
+for _, id in ipairs(redis.call("LRANGE", KEYS[1], 0, -1)) do
+  redis.call("DEL", ARGV[1] .. id)
+end
+for i = 3, 5 do
+  for _, id in ipairs(redis.call("ZRANGE", KEYS[i], 0, -1)) do
+    redis.call("DEL", ARGV[1] .. id)
+  end
+end
+for i = 1, 6 do
+  redis.call("DEL", KEYS[i])
+end
+return 1

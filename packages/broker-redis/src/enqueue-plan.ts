@@ -1,0 +1,176 @@
+/**
+ * Decides where an enqueue request goes (pending, scheduled or its group, with or without a uniqueness
+ * lock), as Go's Asynq client does, and builds the script call that writes it there.
+ */
+import {
+  DuplicateTaskError,
+  TaskIdConflictError,
+  ValidationError,
+  assertQueueName,
+  assertTaskType,
+  type EnqueueRequest,
+  type EnqueueResult,
+  type QError,
+  type TaskMessage,
+  type TaskState,
+} from '@q/core';
+import type { QueueKeys, RedisKeys } from './redis-keys';
+import type { ScriptCall } from './redis-scripts';
+import { encodeTaskMessage } from './task-message-codec';
+import { toUnixNanoseconds, toUnixSeconds, toWholeSeconds } from './unix-time';
+
+export type EnqueueTarget = Extract<TaskState, 'pending' | 'scheduled' | 'aggregating'>;
+
+export interface EnqueuePlan {
+  keys: QueueKeys;
+  message: TaskMessage;
+  encoded: Uint8Array;
+  target: EnqueueTarget;
+  /** Unix seconds the scheduled task is due; 0 otherwise. */
+  processAtSeconds: number;
+  /** Lock TTL in whole seconds; 0 when not unique. */
+  uniqueTtlSeconds: number;
+  result: EnqueueResult;
+}
+
+function invalid(path: string, message: string): ValidationError {
+  return new ValidationError(message, [{ path, message }]);
+}
+
+function assertMessage(message: TaskMessage): void {
+  if (typeof message !== 'object' || message === null) {
+    throw invalid('message', 'The enqueue request needs a message (a TaskMessage).');
+  }
+  assertQueueName(message.queue, 'message.queue');
+  assertTaskType(message.type, 'message.type');
+  if (typeof message.id !== 'string' || message.id.trim() === '') {
+    throw invalid('message.id', `message.id must be a non-empty string, got ${JSON.stringify(message.id)}.`);
+  }
+  if (!(message.payload instanceof Uint8Array)) {
+    throw invalid('message.payload', 'message.payload must be a Uint8Array; encode the payload first.');
+  }
+}
+
+/** Validates `request` and plans its write. Throws `ValidationError` for a request that cannot be sent. */
+export function planEnqueue(keys: RedisKeys, request: EnqueueRequest, now: number): EnqueuePlan {
+  if (typeof request !== 'object' || request === null) {
+    throw invalid('request', 'An enqueue request must be an object with a message.');
+  }
+  const { processAt, uniqueTtl } = request;
+  assertMessage(request.message);
+  if (processAt !== undefined && !Number.isFinite(processAt)) {
+    throw invalid('processAt', `processAt must be Unix milliseconds, got ${String(processAt)}.`);
+  }
+  if (uniqueTtl !== undefined && (!Number.isFinite(uniqueTtl) || uniqueTtl < 1000)) {
+    throw invalid(
+      'uniqueTtl',
+      `uniqueTtl must be at least 1000 milliseconds (Asynq's minimum), got ${String(uniqueTtl)}.`,
+    );
+  }
+  const queueKeys = keys.queue(request.message.queue);
+  const scheduled = processAt !== undefined && processAt > now;
+  const target: EnqueueTarget = scheduled
+    ? 'scheduled'
+    : request.message.groupKey
+      ? 'aggregating'
+      : 'pending';
+  const message: TaskMessage = {
+    ...request.message,
+    uniqueKey: uniqueTtl === undefined ? '' : queueKeys.unique(request.message.type, request.message.payload),
+  };
+  let uniqueTtlSeconds = 0;
+  if (uniqueTtl !== undefined) {
+    // A scheduled task's lock covers the wait too, as in Go: TTL = processAt + unique - now.
+    uniqueTtlSeconds = toWholeSeconds(scheduled ? processAt - now + uniqueTtl : uniqueTtl);
+  }
+  const result: EnqueueResult = { message, state: target };
+  if (target === 'pending') result.nextProcessAt = now;
+  if (target === 'scheduled') result.nextProcessAt = processAt;
+  return {
+    keys: queueKeys,
+    message,
+    encoded: encodeTaskMessage(message),
+    target,
+    processAtSeconds: scheduled ? toUnixSeconds(processAt) : 0,
+    uniqueTtlSeconds,
+    result,
+  };
+}
+
+/** The single-task script call for a plan (enqueue, schedule or add-to-group, unique or not). */
+export function enqueueCall(plan: EnqueuePlan, now: number): ScriptCall {
+  const { keys, message, encoded } = plan;
+  const taskKey = keys.task(message.id);
+  const unique = plan.uniqueTtlSeconds > 0;
+  if (plan.target === 'scheduled') {
+    return unique
+      ? {
+          script: 'schedule-unique',
+          keys: [message.uniqueKey, taskKey, keys.scheduled],
+          args: [message.id, plan.uniqueTtlSeconds, plan.processAtSeconds, encoded],
+        }
+      : {
+          script: 'schedule',
+          keys: [taskKey, keys.scheduled],
+          args: [encoded, plan.processAtSeconds, message.id],
+        };
+  }
+  if (plan.target === 'aggregating') {
+    const groupKeys = [taskKey, keys.group(message.groupKey), keys.groups];
+    const groupArgs = [encoded, message.id, toUnixSeconds(now), message.groupKey];
+    return unique
+      ? {
+          script: 'add-to-group-unique',
+          keys: [...groupKeys, message.uniqueKey],
+          args: [...groupArgs, plan.uniqueTtlSeconds],
+        }
+      : { script: 'add-to-group', keys: groupKeys, args: groupArgs };
+  }
+  return unique
+    ? {
+        script: 'enqueue-unique',
+        keys: [message.uniqueKey, taskKey, keys.pending],
+        args: [message.id, plan.uniqueTtlSeconds, encoded, toUnixNanoseconds(now), keys.notify, keys.queue],
+      }
+    : {
+        script: 'enqueue',
+        keys: [taskKey, keys.pending],
+        args: [encoded, message.id, toUnixNanoseconds(now), keys.notify, keys.queue],
+      };
+}
+
+/** The all-or-nothing call for plans of one queue (see lua/enqueue-batch.lua). */
+export function enqueueBatchCall(plans: readonly EnqueuePlan[], now: number): ScriptCall {
+  const first = plans[0];
+  if (!first) throw new Error('enqueueBatchCall needs at least one plan.');
+  const { keys: queueKeys } = first;
+  const keys = [queueKeys.pending, queueKeys.scheduled, queueKeys.groups];
+  const args: (string | number | Uint8Array)[] = [
+    toUnixNanoseconds(now),
+    toUnixSeconds(now),
+    queueKeys.notify,
+    queueKeys.queue,
+    plans.length,
+  ];
+  for (const plan of plans) {
+    keys.push(queueKeys.task(plan.message.id));
+    if (plan.uniqueTtlSeconds > 0) keys.push(plan.message.uniqueKey);
+    if (plan.target === 'aggregating') keys.push(queueKeys.group(plan.message.groupKey));
+    args.push(
+      plan.message.id,
+      plan.encoded,
+      plan.target,
+      plan.processAtSeconds,
+      plan.uniqueTtlSeconds,
+      plan.target === 'aggregating' ? plan.message.groupKey : '',
+    );
+  }
+  return { script: 'enqueue-batch', keys, args };
+}
+
+/** The error for a script's refusal code (-1 duplicate, 0 id conflict), or undefined when accepted. */
+export function refusal(plan: EnqueuePlan, code: number): QError | undefined {
+  if (code === 1) return undefined;
+  if (code === -1) return new DuplicateTaskError(plan.message.queue, plan.message.type);
+  return new TaskIdConflictError(plan.message.queue, plan.message.id);
+}

@@ -1,0 +1,143 @@
+/**
+ * Every Redis key and channel name of Asynq's layout (PROTOCOL.md), built from a prefix (`asynq` for
+ * Go compatibility). Per-queue keys carry the hash tag `{queue}` so one queue lives in one Cluster slot.
+ */
+import { createHash } from 'node:crypto';
+import { toUtcDate } from './unix-time';
+
+/** The keys of one queue. */
+export class QueueKeys {
+  /** `P:{q}:` */
+  readonly queuePrefix: string;
+  /** `P:{q}:t:`, followed by a task id. */
+  readonly taskPrefix: string;
+  /** `P:{q}:g:`, followed by a group name. */
+  readonly groupPrefix: string;
+  readonly pending: string;
+  readonly active: string;
+  readonly lease: string;
+  readonly scheduled: string;
+  readonly retry: string;
+  readonly archived: string;
+  readonly completed: string;
+  readonly paused: string;
+  readonly processedTotal: string;
+  readonly failedTotal: string;
+  readonly groups: string;
+  readonly aggregationSets: string;
+  /** @q extension: the pub/sub channel on which producers announce new pending work. */
+  readonly notify: string;
+
+  constructor(
+    prefix: string,
+    readonly queue: string,
+  ) {
+    this.queuePrefix = `${prefix}:{${queue}}:`;
+    this.taskPrefix = `${this.queuePrefix}t:`;
+    this.groupPrefix = `${this.queuePrefix}g:`;
+    this.pending = `${this.queuePrefix}pending`;
+    this.active = `${this.queuePrefix}active`;
+    this.lease = `${this.queuePrefix}lease`;
+    this.scheduled = `${this.queuePrefix}scheduled`;
+    this.retry = `${this.queuePrefix}retry`;
+    this.archived = `${this.queuePrefix}archived`;
+    this.completed = `${this.queuePrefix}completed`;
+    this.paused = `${this.queuePrefix}paused`;
+    this.processedTotal = `${this.queuePrefix}processed`;
+    this.failedTotal = `${this.queuePrefix}failed`;
+    this.groups = `${this.queuePrefix}groups`;
+    this.aggregationSets = `${this.queuePrefix}aggregation_sets`;
+    this.notify = `${this.queuePrefix}notify`;
+  }
+
+  task(taskId: string): string {
+    return `${this.taskPrefix}${taskId}`;
+  }
+
+  /** Today's (UTC) processed counter for the day of `milliseconds`. */
+  processed(milliseconds: number): string {
+    return `${this.queuePrefix}processed:${toUtcDate(milliseconds)}`;
+  }
+
+  failed(milliseconds: number): string {
+    return `${this.queuePrefix}failed:${toUtcDate(milliseconds)}`;
+  }
+
+  group(group: string): string {
+    return `${this.groupPrefix}${group}`;
+  }
+
+  aggregationSet(group: string, setId: string): string {
+    return `${this.groupPrefix}${group}:${setId}`;
+  }
+
+  /**
+   * The uniqueness lock of (queue, type, payload): `P:{q}:unique:<type>:<md5 hex of payload>`. An empty
+   * payload gives `P:{q}:unique:<type>:` with no checksum, as Go does for a nil payload (a task created
+   * without one), so that @q and Go agree for payload-less tasks.
+   */
+  unique(taskType: string, payload: Uint8Array): string {
+    const checksum = payload.length === 0 ? '' : createHash('md5').update(payload).digest('hex');
+    return `${this.queuePrefix}unique:${taskType}:${checksum}`;
+  }
+}
+
+/** A server's or scheduler's identity as it appears in its keys: `{<host>:<pid>:<id>}`. */
+export interface ProcessIdentity {
+  host: string;
+  pid: number;
+  id: string;
+}
+
+export class RedisKeys {
+  /** The set of every queue name. */
+  readonly queues: string;
+  readonly servers: string;
+  readonly workers: string;
+  readonly schedulers: string;
+  /** The pub/sub channel carrying ids of tasks to cancel. */
+  readonly cancel: string;
+
+  constructor(readonly prefix: string) {
+    this.queues = `${prefix}:queues`;
+    this.servers = `${prefix}:servers`;
+    this.workers = `${prefix}:workers`;
+    this.schedulers = `${prefix}:schedulers`;
+    this.cancel = `${prefix}:cancel`;
+  }
+
+  queue(queue: string): QueueKeys {
+    return new QueueKeys(this.prefix, queue);
+  }
+
+  serverInfo(identity: ProcessIdentity): string {
+    return `${this.servers}:{${identity.host}:${identity.pid}:${identity.id}}`;
+  }
+
+  workersOf(identity: ProcessIdentity): string {
+    return `${this.workers}:{${identity.host}:${identity.pid}:${identity.id}}`;
+  }
+
+  schedulerEntries(identity: ProcessIdentity): string {
+    return `${this.schedulers}:{${identity.host}:${identity.pid}:${identity.id}}`;
+  }
+
+  schedulerHistory(entryId: string): string {
+    return `${this.prefix}:scheduler_history:${entryId}`;
+  }
+
+  /**
+   * The identity inside a `P:servers:{…}`, `P:workers:{…}` or `P:schedulers:{…}` key. The host may
+   * itself contain colons, so the pid and id are taken from the right.
+   */
+  static parseIdentity(key: string): ProcessIdentity {
+    const start = key.indexOf('{');
+    const end = key.lastIndexOf('}');
+    const inner = start >= 0 && end > start ? key.slice(start + 1, end) : key;
+    const parts = inner.split(':');
+    if (parts.length < 3) return { host: '', pid: 0, id: inner };
+    const id = parts.pop() ?? '';
+    const pid = Number(parts.pop());
+    return { host: parts.join(':'), pid: Number.isFinite(pid) ? pid : 0, id };
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Runs the Lua scripts of `lua/` through ioredis `defineCommand`: EVALSHA, with EVAL when Redis answers
+ * NOSCRIPT (after a restart or SCRIPT FLUSH), on single connections, clusters and pipelines alike.
+ */
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
+import { luaScripts, type LuaScriptName } from './lua-scripts.generated';
+
+export type RedisConnection = Redis | Cluster;
+
+export type ScriptArgument = string | number | Uint8Array;
+
+/** One script invocation: every key it touches that can be known in advance, then its arguments. */
+export interface ScriptCall {
+  script: LuaScriptName;
+  keys: readonly string[];
+  args: readonly ScriptArgument[];
+}
+
+type ScriptCommand = (...argumentsWithKeyCount: (string | number | Buffer)[]) => Promise<unknown>;
+
+/** `enqueue-unique` -> `qEnqueueUnique`, prefixed so as not to clash with commands on a shared connection. */
+function commandName(script: LuaScriptName): string {
+  return `q${script.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase())}`;
+}
+
+/** Makes every script callable on `connection` (idempotent). */
+export function defineScripts(connection: RedisConnection): void {
+  for (const script of Object.keys(luaScripts) as LuaScriptName[]) {
+    connection.defineCommand(commandName(script), { lua: luaScripts[script] });
+  }
+}
+
+function toRedisArgument(value: ScriptArgument): string | number | Buffer {
+  if (typeof value === 'string' || typeof value === 'number' || Buffer.isBuffer(value)) return value;
+  return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}
+
+function commandArguments(call: ScriptCall): (string | number | Buffer)[] {
+  return [call.keys.length, ...call.keys, ...call.args.map(toRedisArgument)];
+}
+
+function scriptCommand(target: RedisConnection | ChainableCommander, name: string): ScriptCommand {
+  const command = (target as unknown as Record<string, ScriptCommand | undefined>)[name];
+  if (typeof command !== 'function') {
+    throw new Error(
+      `The Lua script command ${name} is not defined on this connection; call defineScripts first.`,
+    );
+  }
+  return command.bind(target);
+}
+
+/** Runs a script; bulk replies come back as strings. */
+export function runScript(connection: RedisConnection, call: ScriptCall): Promise<unknown> {
+  return scriptCommand(connection, commandName(call.script))(...commandArguments(call));
+}
+
+/** Runs a script; bulk replies come back as Buffers (for protobuf bytes). */
+export function runScriptBuffer(connection: RedisConnection, call: ScriptCall): Promise<unknown> {
+  return scriptCommand(connection, `${commandName(call.script)}Buffer`)(...commandArguments(call));
+}
+
+/** Adds a script invocation to a pipeline; bulk replies come back as strings. */
+export function queueScript(pipeline: ChainableCommander, call: ScriptCall): void {
+  void scriptCommand(pipeline, commandName(call.script))(...commandArguments(call));
+}

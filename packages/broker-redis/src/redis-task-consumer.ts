@@ -1,0 +1,486 @@
+/** `TaskConsumer` on Redis: what a server does with tasks, leases, groups and its own published state. */
+import {
+  LeaseLostError,
+  TaskNotFoundError,
+  ValidationError,
+  type AggregationCheckOptions,
+  type AggregationSet,
+  type DequeueOptions,
+  type DequeueResult,
+  type LeaseExtension,
+  type LeasedTask,
+  type MalformedRecord,
+  type RetryOptions,
+  type ServerState,
+  type TaskConsumer,
+  type TaskMessage,
+  type WorkerState,
+} from '@q/core';
+import {
+  aggregationTimeoutMilliseconds,
+  archiveRetentionMilliseconds,
+  forwardBatchSize,
+  maxArchiveSize,
+  maxInt64,
+  statsTtlMilliseconds,
+} from './asynq-constants';
+import { readRecord, replacementMessage, type RecordReading } from './malformed-record';
+import type { RedisBrokerContext } from './redis-broker-context';
+import { isUnavailableError } from './redis-errors';
+import { replyArray, replyBytes, replyNumber, replyText, replyTuples } from './redis-reply';
+import { runScript, runScriptBuffer } from './redis-scripts';
+import { encodeServerInfo, encodeWorkerInfo } from './server-state-codec';
+import { decodeTaskMessage, encodeTaskMessage } from './task-message-codec';
+import { toUnixNanoseconds, toUnixSeconds, toWholeSeconds } from './unix-time';
+
+type MalformedReading = Extract<RecordReading, { ok: false }>;
+
+function assertPositive(value: number, path: string): void {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ValidationError(`${path} must be a positive number, got ${String(value)}.`, [
+      { path, message: 'not positive' },
+    ]);
+  }
+}
+
+export class RedisTaskConsumer implements TaskConsumer {
+  constructor(private readonly context: RedisBrokerContext) {}
+
+  private get connection() {
+    return this.context.connection;
+  }
+
+  async dequeue(queues: readonly string[], options: DequeueOptions): Promise<DequeueResult> {
+    assertPositive(options.leaseDuration, 'leaseDuration');
+    if (!Number.isFinite(options.count) || options.count < 0) {
+      throw new ValidationError(`count must be a number of tasks, got ${String(options.count)}.`, [
+        { path: 'count', message: 'not a count' },
+      ]);
+    }
+    const tasks: LeasedTask[] = [];
+    const malformed: MalformedRecord[] = [];
+    for (const queue of queues) {
+      const remaining = Math.floor(options.count) - tasks.length;
+      if (remaining <= 0) break;
+      const keys = this.context.keys.queue(queue);
+      const leaseExpiresAt = this.context.now() + options.leaseDuration;
+      let reply: unknown;
+      try {
+        reply = await runScriptBuffer(this.connection, {
+          script: 'dequeue',
+          keys: [keys.pending, keys.paused, keys.active, keys.lease],
+          args: [toUnixSeconds(leaseExpiresAt), keys.taskPrefix, remaining],
+        });
+      } catch (error) {
+        // A broken queue (say, pending is not a list) must not stop the others; Redis being down must.
+        if (isUnavailableError(error) || /^OOM/.test((error as Error).message)) throw error;
+        this.context.logger.error(
+          { queue, error: (error as Error).message },
+          'Could not dequeue from this queue; skipping it. Inspect its keys.',
+        );
+        continue;
+      }
+      for (const triple of replyTuples(reply, 3)) {
+        const reading = readRecord(queue, triple);
+        if (reading.ok) {
+          tasks.push({ message: reading.message, leaseExpiresAt });
+        } else {
+          await this.archiveMalformed(queue, reading);
+          malformed.push({ queue, taskId: reading.taskId, reason: reading.reason });
+        }
+      }
+    }
+    return { tasks, malformed };
+  }
+
+  waitForTasks(queues: readonly string[], timeout: number, signal?: AbortSignal): Promise<boolean> {
+    if (signal?.aborted || queues.length === 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      let settled = false;
+      const removers: (() => void)[] = [];
+      const finish = (notified: boolean): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        for (const remove of removers) remove();
+        resolve(notified);
+      };
+      const onAbort = (): void => finish(false);
+      const timer = setTimeout(() => finish(false), Math.max(0, timeout));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      for (const queue of queues) {
+        const subscription = this.context.subscriber.listen(this.context.keys.queue(queue).notify, () =>
+          finish(true),
+        );
+        removers.push(() => subscription.remove());
+        subscription.ready.catch((error: unknown) => {
+          // Without pub/sub the caller's timeout-paced polling still finds the work.
+          this.context.logger.debug(
+            { queue, error: (error as Error).message },
+            'Could not subscribe to new-task notifications',
+          );
+        });
+      }
+    });
+  }
+
+  async done(message: TaskMessage): Promise<void> {
+    const keys = this.context.keys.queue(message.queue);
+    const now = this.context.now();
+    const scriptKeys = [
+      keys.active,
+      keys.lease,
+      keys.task(message.id),
+      keys.processed(now),
+      keys.processedTotal,
+    ];
+    if (message.uniqueKey) scriptKeys.push(message.uniqueKey);
+    const done = await runScript(this.connection, {
+      script: 'done',
+      keys: scriptKeys,
+      args: [message.id, toUnixSeconds(now + statsTtlMilliseconds), maxInt64],
+    });
+    if (replyNumber(done) !== 1) throw new LeaseLostError(message.queue, message.id);
+  }
+
+  async markComplete(message: TaskMessage, completedAt: number): Promise<void> {
+    const keys = this.context.keys.queue(message.queue);
+    const now = this.context.now();
+    const completed: TaskMessage = { ...message, completedAtUnixSeconds: toUnixSeconds(completedAt) };
+    const scriptKeys = [
+      keys.active,
+      keys.lease,
+      keys.completed,
+      keys.task(message.id),
+      keys.processed(now),
+      keys.processedTotal,
+    ];
+    if (message.uniqueKey) scriptKeys.push(message.uniqueKey);
+    const done = await runScript(this.connection, {
+      script: 'mark-as-complete',
+      keys: scriptKeys,
+      args: [
+        message.id,
+        toUnixSeconds(now + statsTtlMilliseconds),
+        completed.completedAtUnixSeconds + message.retentionSeconds,
+        encodeTaskMessage(completed),
+        maxInt64,
+      ],
+    });
+    if (replyNumber(done) !== 1) throw new LeaseLostError(message.queue, message.id);
+  }
+
+  async requeue(message: TaskMessage): Promise<void> {
+    const keys = this.context.keys.queue(message.queue);
+    const requeued = await runScript(this.connection, {
+      script: 'requeue',
+      keys: [keys.active, keys.lease, keys.pending, keys.task(message.id)],
+      args: [message.id, keys.notify, keys.queue],
+    });
+    if (replyNumber(requeued) !== 1) throw new LeaseLostError(message.queue, message.id);
+  }
+
+  async retry(message: TaskMessage, options: RetryOptions): Promise<void> {
+    const keys = this.context.keys.queue(message.queue);
+    const now = this.context.now();
+    const updated: TaskMessage = {
+      ...message,
+      retried: options.isFailure ? message.retried + 1 : message.retried,
+      errorMessage: options.errorMessage,
+      lastFailedAtUnixSeconds: toUnixSeconds(now),
+    };
+    const moved = await runScript(this.connection, {
+      script: 'retry',
+      keys: [
+        keys.task(message.id),
+        keys.active,
+        keys.lease,
+        keys.retry,
+        keys.processed(now),
+        keys.failed(now),
+        keys.processedTotal,
+        keys.failedTotal,
+      ],
+      args: [
+        message.id,
+        encodeTaskMessage(updated),
+        toUnixSeconds(options.processAt),
+        toUnixSeconds(now + statsTtlMilliseconds),
+        options.isFailure ? 1 : 0,
+        maxInt64,
+      ],
+    });
+    if (replyNumber(moved) !== 1) throw new LeaseLostError(message.queue, message.id);
+  }
+
+  async archive(message: TaskMessage, errorMessage: string): Promise<void> {
+    const keys = this.context.keys.queue(message.queue);
+    const now = this.context.now();
+    const updated: TaskMessage = { ...message, errorMessage, lastFailedAtUnixSeconds: toUnixSeconds(now) };
+    const archived = await runScript(this.connection, {
+      script: 'archive',
+      keys: [
+        keys.task(message.id),
+        keys.active,
+        keys.lease,
+        keys.archived,
+        keys.processed(now),
+        keys.failed(now),
+        keys.processedTotal,
+        keys.failedTotal,
+      ],
+      args: [
+        message.id,
+        encodeTaskMessage(updated),
+        toUnixSeconds(now),
+        toUnixSeconds(now - archiveRetentionMilliseconds),
+        maxArchiveSize,
+        toUnixSeconds(now + statsTtlMilliseconds),
+        maxInt64,
+        keys.taskPrefix,
+      ],
+    });
+    if (replyNumber(archived) !== 1) throw new LeaseLostError(message.queue, message.id);
+  }
+
+  async extendLeases(
+    queue: string,
+    taskIds: readonly string[],
+    leaseDuration: number,
+  ): Promise<LeaseExtension> {
+    assertPositive(leaseDuration, 'leaseDuration');
+    const leaseExpiresAt = this.context.now() + leaseDuration;
+    if (taskIds.length === 0) return { leaseExpiresAt, lost: [] };
+    const lost = await runScript(this.connection, {
+      script: 'extend-lease',
+      keys: [this.context.keys.queue(queue).lease],
+      args: [toUnixSeconds(leaseExpiresAt), ...taskIds],
+    });
+    return { leaseExpiresAt, lost: replyArray(lost).map(replyText) };
+  }
+
+  async writeResult(queue: string, taskId: string, result: Uint8Array): Promise<void> {
+    const written = await runScript(this.connection, {
+      script: 'write-result',
+      keys: [this.context.keys.queue(queue).task(taskId)],
+      args: [result],
+    });
+    if (replyNumber(written) !== 1) throw new TaskNotFoundError(queue, taskId);
+  }
+
+  async listLeaseExpired(queues: readonly string[], cutoff: number): Promise<TaskMessage[]> {
+    const perQueue = await Promise.all(
+      queues.map(async (queue) => {
+        const keys = this.context.keys.queue(queue);
+        const reply = await runScriptBuffer(this.connection, {
+          script: 'list-lease-expired',
+          keys: [keys.lease, keys.active],
+          args: [toUnixSeconds(cutoff), keys.taskPrefix],
+        });
+        const messages: TaskMessage[] = [];
+        for (const triple of replyTuples(reply, 3)) {
+          const reading = readRecord(queue, triple);
+          if (reading.ok) messages.push(reading.message);
+          else await this.archiveMalformed(queue, reading);
+        }
+        return messages;
+      }),
+    );
+    return perQueue.flat();
+  }
+
+  async forward(queues: readonly string[], now: number): Promise<number> {
+    const moved = await Promise.all(
+      queues.map(async (queue) => {
+        const keys = this.context.keys.queue(queue);
+        let total = 0;
+        for (const source of [keys.scheduled, keys.retry]) {
+          for (;;) {
+            const count = replyNumber(
+              await runScript(this.connection, {
+                script: 'forward',
+                keys: [source, keys.pending, keys.groups],
+                args: [
+                  toUnixSeconds(now),
+                  keys.taskPrefix,
+                  toUnixNanoseconds(now),
+                  keys.groupPrefix,
+                  forwardBatchSize,
+                  keys.notify,
+                  keys.queue,
+                ],
+              }),
+            );
+            total += count;
+            if (count < forwardBatchSize) break;
+          }
+        }
+        return total;
+      }),
+    );
+    return moved.reduce((sum, count) => sum + count, 0);
+  }
+
+  async deleteExpiredCompleted(queue: string, now: number, batchSize: number): Promise<number> {
+    assertPositive(batchSize, 'batchSize');
+    const keys = this.context.keys.queue(queue);
+    return replyNumber(
+      await runScript(this.connection, {
+        script: 'delete-expired-completed',
+        keys: [keys.completed],
+        args: [toUnixSeconds(now), keys.taskPrefix, Math.floor(batchSize)],
+      }),
+    );
+  }
+
+  async listGroups(queue: string): Promise<string[]> {
+    return (await this.connection.smembers(this.context.keys.queue(queue).groups)).sort();
+  }
+
+  async aggregationCheck(
+    queue: string,
+    group: string,
+    options: AggregationCheckOptions,
+  ): Promise<string | undefined> {
+    if (!options.setId) {
+      throw new ValidationError('aggregationCheck needs a setId for the new aggregation set.', [
+        { path: 'options.setId', message: 'empty' },
+      ]);
+    }
+    const keys = this.context.keys.queue(queue);
+    const created = await runScript(this.connection, {
+      script: 'aggregation-check',
+      keys: [keys.group(group), keys.aggregationSet(group, options.setId), keys.aggregationSets, keys.groups],
+      args: [
+        Math.max(0, Math.floor(options.maxSize)),
+        Math.max(0, Math.floor(options.maxDelay / 1000)),
+        Math.max(0, Math.floor(options.gracePeriod / 1000)),
+        toUnixSeconds(options.now + aggregationTimeoutMilliseconds),
+        toUnixSeconds(options.now),
+        group,
+      ],
+    });
+    return replyNumber(created) === 1 ? options.setId : undefined;
+  }
+
+  async readAggregationSet(queue: string, group: string, setId: string): Promise<AggregationSet> {
+    const keys = this.context.keys.queue(queue);
+    const reply = await runScriptBuffer(this.connection, {
+      script: 'read-aggregation-set',
+      keys: [keys.aggregationSet(group, setId)],
+      args: [keys.taskPrefix],
+    });
+    const messages: TaskMessage[] = [];
+    for (const [id, msg] of replyTuples(reply, 2)) {
+      const bytes = replyBytes(msg);
+      try {
+        if (!bytes) throw new Error('the task record has no msg');
+        messages.push(decodeTaskMessage(bytes));
+      } catch (error) {
+        this.context.logger.warn(
+          { queue, group, setId, taskId: replyText(id), error: (error as Error).message },
+          'Skipped an unreadable task of an aggregation set',
+        );
+      }
+    }
+    return { messages };
+  }
+
+  async deleteAggregationSet(queue: string, group: string, setId: string): Promise<void> {
+    const keys = this.context.keys.queue(queue);
+    await runScript(this.connection, {
+      script: 'delete-aggregation-set',
+      keys: [keys.aggregationSet(group, setId), keys.aggregationSets],
+      args: [keys.taskPrefix],
+    });
+  }
+
+  async reclaimStaleAggregationSets(queue: string, now: number): Promise<void> {
+    const keys = this.context.keys.queue(queue);
+    await runScript(this.connection, {
+      script: 'reclaim-stale-aggregation-sets',
+      keys: [keys.aggregationSets, keys.groups],
+      args: [toUnixSeconds(now), keys.groupPrefix],
+    });
+  }
+
+  async writeServerState(server: ServerState, workers: readonly WorkerState[], ttl: number): Promise<void> {
+    assertPositive(ttl, 'ttl');
+    const { keys } = this.context;
+    const identity = { host: server.host, pid: server.pid, id: server.serverId };
+    const serverKey = keys.serverInfo(identity);
+    const workersKey = keys.workersOf(identity);
+    const expiresAt = toUnixSeconds(this.context.now() + ttl);
+    const workerArgs = workers.flatMap((worker) => [worker.taskId, encodeWorkerInfo(worker)]);
+    await Promise.all([
+      this.connection.zadd(keys.servers, expiresAt, serverKey),
+      this.connection.zadd(keys.workers, expiresAt, workersKey),
+      runScript(this.connection, {
+        script: 'write-server-state',
+        keys: [serverKey, workersKey],
+        args: [toWholeSeconds(ttl), encodeServerInfo(server), ...workerArgs],
+      }),
+    ]);
+  }
+
+  async clearServerState(server: Pick<ServerState, 'host' | 'pid' | 'serverId'>): Promise<void> {
+    const { keys } = this.context;
+    const identity = { host: server.host, pid: server.pid, id: server.serverId };
+    const serverKey = keys.serverInfo(identity);
+    const workersKey = keys.workersOf(identity);
+    await Promise.all([
+      this.connection.zrem(keys.servers, serverKey),
+      this.connection.zrem(keys.workers, workersKey),
+      runScript(this.connection, { script: 'clear-server-state', keys: [serverKey, workersKey], args: [] }),
+    ]);
+  }
+
+  async subscribeCancel(listener: (taskId: string) => void): Promise<() => Promise<void>> {
+    const subscription = this.context.subscriber.listen(this.context.keys.cancel, listener);
+    try {
+      await subscription.ready;
+    } catch (error) {
+      subscription.remove();
+      throw error;
+    }
+    return () => {
+      subscription.remove();
+      return Promise.resolve();
+    };
+  }
+
+  /** Archives a record that could not be read, keeping its bytes; logs instead of throwing. */
+  private async archiveMalformed(queue: string, reading: MalformedReading): Promise<void> {
+    const keys = this.context.keys.queue(queue);
+    const taskKey = keys.task(reading.taskId);
+    const now = this.context.now();
+    try {
+      // A record of another type is kept as its DUMP serialization (RESTORE-able).
+      const raw = reading.recordType
+        ? ((await this.connection.dumpBuffer(taskKey)) ?? reading.raw)
+        : reading.raw;
+      await runScript(this.connection, {
+        script: 'archive-malformed',
+        keys: [taskKey, keys.active, keys.lease, keys.archived],
+        args: [
+          reading.taskId,
+          encodeTaskMessage(replacementMessage(queue, reading, raw)),
+          toUnixSeconds(now),
+          toUnixSeconds(now - archiveRetentionMilliseconds),
+          maxArchiveSize,
+          keys.taskPrefix,
+        ],
+      });
+      this.context.logger.warn(
+        { queue, taskId: reading.taskId, reason: reading.reason },
+        'Archived a malformed task record',
+      );
+    } catch (error) {
+      this.context.logger.error(
+        { queue, taskId: reading.taskId, reason: reading.reason, error: (error as Error).message },
+        'Could not archive a malformed task record',
+      );
+    }
+  }
+}
