@@ -1,0 +1,367 @@
+import { randomUUID } from 'node:crypto';
+import { createRedisBroker } from '@q/broker-redis';
+import {
+  BrokerOutOfMemoryError,
+  BrokerUnavailableError,
+  defineTask,
+  DuplicateTaskError,
+  PayloadEncodingError,
+  QError,
+  TaskIdConflictError,
+  ValidationError,
+  type Broker,
+} from '@q/core';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { z } from 'zod';
+import { startRedisServer } from '../../../test/redis-server';
+import { Client } from './client';
+
+const url = inject('redisUrl');
+const prefix = `client-test-${randomUUID().slice(0, 8)}`;
+let broker: Broker;
+let client: Client;
+let redis: Redis;
+
+beforeAll(() => {
+  broker = createRedisBroker({ url, prefix });
+  client = new Client({ broker });
+  redis = new Redis(url);
+});
+
+afterAll(async () => {
+  await broker.close();
+  redis.disconnect();
+});
+
+const uniqueQueue = (): string => `q-${randomUUID().slice(0, 8)}`;
+const keysOf = async (queue: string): Promise<string[]> =>
+  (await redis.keys(`${prefix}:{${queue}}:*`)).sort();
+const decode = (bytes: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+
+describe('Client.enqueue', () => {
+  it("applies Asynq's defaults", async () => {
+    const before = Date.now();
+    const info = await client.enqueue('email:send', { to: 'a@example.com' });
+    expect(info).toMatchObject({
+      queue: 'default',
+      type: 'email:send',
+      state: 'pending',
+      maxRetry: 25,
+      retried: 0,
+      timeout: 30 * 60 * 1000,
+      retention: 0,
+      isOrphaned: false,
+    });
+    expect(info.deadline).toBeUndefined();
+    expect(decode(info.payload)).toEqual({ to: 'a@example.com' });
+    expect(info.nextProcessAt!.getTime()).toBeGreaterThanOrEqual(before - 1000);
+    expect(info.id).toMatch(/^[0-9a-f-]{36}$/);
+    const stored = await broker.getTask('default', info.id);
+    expect(stored.state).toBe('pending');
+    expect(stored.message.timeoutSeconds).toBe(1800);
+  });
+
+  it('stores every option with the wire units', async () => {
+    const queue = uniqueQueue();
+    const deadline = new Date(Date.now() + 3_600_000);
+    const info = await client.enqueue(
+      'report:build',
+      { id: 7 },
+      {
+        queue,
+        maxRetry: 5,
+        timeout: '90s',
+        deadline,
+        taskId: 'report-7',
+        retention: '2h',
+        headers: { tenant: 'acme' },
+      },
+    );
+    expect(info).toMatchObject({ id: 'report-7', queue, maxRetry: 5, timeout: 90_000, retention: 7_200_000 });
+    expect(info.headers).toEqual({ tenant: 'acme' });
+    const { message } = await broker.getTask(queue, 'report-7');
+    expect(message).toMatchObject({
+      timeoutSeconds: 90,
+      deadlineUnixSeconds: Math.trunc(deadline.getTime() / 1000),
+      retentionSeconds: 7200,
+      maxRetry: 5,
+      headers: { tenant: 'acme' },
+    });
+  });
+
+  it('keeps no timeout when only a deadline is given', async () => {
+    const queue = uniqueQueue();
+    const info = await client.enqueue('x', 1, { queue, deadline: Date.now() + 60_000 });
+    expect(info.timeout).toBe(0);
+    expect(info.deadline).toBeInstanceOf(Date);
+  });
+
+  it('schedules future tasks and enqueues past ones at once', async () => {
+    const queue = uniqueQueue();
+    const later = await client.enqueue('x', 1, { queue, processIn: '10m' });
+    expect(later.state).toBe('scheduled');
+    expect(later.nextProcessAt!.getTime()).toBeGreaterThan(Date.now() + 9 * 60_000);
+    const at = await client.enqueue('x', 2, { queue, processAt: new Date(Date.now() + 60_000) });
+    expect(at.state).toBe('scheduled');
+    const past = await client.enqueue('x', 3, { queue, processAt: Date.now() - 60_000 });
+    expect(past.state).toBe('pending');
+    expect(await redis.zcard(`${prefix}:{${queue}}:scheduled`)).toBe(2);
+    expect(await redis.llen(`${prefix}:{${queue}}:pending`)).toBe(1);
+  });
+
+  it('puts grouped tasks in their group', async () => {
+    const queue = uniqueQueue();
+    const info = await client.enqueue('digest', { n: 1 }, { queue, group: 'user42' });
+    expect(info.state).toBe('aggregating');
+    expect(info.group).toBe('user42');
+    expect(await redis.smembers(`${prefix}:{${queue}}:groups`)).toEqual(['user42']);
+  });
+
+  it('refuses a duplicate while the uniqueness lock is held', async () => {
+    const queue = uniqueQueue();
+    await client.enqueue('sync', { user: 1 }, { queue, unique: '1h' });
+    const error = await client
+      .enqueue('sync', { user: 1 }, { queue, unique: '1h' })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DuplicateTaskError);
+    expect((error as QError).code).toBe('Q_DUPLICATE_TASK');
+    await expect(client.enqueue('sync', { user: 2 }, { queue, unique: '1h' })).resolves.toMatchObject({
+      state: 'pending',
+    });
+    const lockKeys = (await keysOf(queue)).filter((key) => key.includes(':unique:'));
+    expect(lockKeys).toHaveLength(2);
+    const ttl = await redis.ttl(lockKeys[0]!);
+    expect(ttl).toBeGreaterThan(3500);
+    expect(ttl).toBeLessThanOrEqual(3600);
+  });
+
+  it('keeps a scheduled unique lock until process time plus the ttl', async () => {
+    const queue = uniqueQueue();
+    await client.enqueue('sync', 1, { queue, unique: '1h', processIn: '10m' });
+    const [lockKey] = (await keysOf(queue)).filter((key) => key.includes(':unique:'));
+    const ttl = await redis.ttl(lockKey!);
+    expect(ttl).toBeGreaterThan(3600 + 590);
+    expect(ttl).toBeLessThanOrEqual(3600 + 600);
+  });
+
+  it('refuses a task id that is already used', async () => {
+    const queue = uniqueQueue();
+    await client.enqueue('x', 1, { queue, taskId: 'same' });
+    await expect(client.enqueue('x', 2, { queue, taskId: 'same' })).rejects.toBeInstanceOf(
+      TaskIdConflictError,
+    );
+    await expect(client.enqueue('x', 2, { queue, taskId: 'same', processIn: '1m' })).rejects.toBeInstanceOf(
+      TaskIdConflictError,
+    );
+  });
+
+  it('stores Uint8Array payloads as they are', async () => {
+    const queue = uniqueQueue();
+    const bytes = new Uint8Array([0, 159, 255]);
+    const info = await client.enqueue('blob', bytes, { queue });
+    const stored = await broker.getTask(queue, info.id);
+    expect(Array.from(stored.message.payload)).toEqual([0, 159, 255]);
+  });
+
+  it('validates typed tasks with their schema and applies their defaults', async () => {
+    const queue = uniqueQueue();
+    const sendEmail = defineTask('email:send', z.object({ to: z.email() }), { queue, maxRetry: 3 });
+    const info = await client.enqueue(sendEmail, { to: 'b@example.com' });
+    expect(info).toMatchObject({ queue, maxRetry: 3, type: 'email:send' });
+    const overridden = await client.enqueue(sendEmail, { to: 'c@example.com' }, { maxRetry: 9 });
+    expect(overridden.maxRetry).toBe(9);
+    await expect(client.enqueue(sendEmail, { to: 'not-an-address' })).rejects.toThrow(/payload\.to/);
+  });
+
+  it('lets many concurrent enqueues share the connection', async () => {
+    const queue = uniqueQueue();
+    const infos = await Promise.all(
+      Array.from({ length: 300 }, (_, index) => client.enqueue('bulk', index, { queue })),
+    );
+    expect(new Set(infos.map((info) => info.id)).size).toBe(300);
+    expect(await redis.llen(`${prefix}:{${queue}}:pending`)).toBe(300);
+  });
+});
+
+describe('Client input validation', () => {
+  const queue = uniqueQueue();
+  const cases: [string, () => Promise<unknown>, RegExp][] = [
+    ['a blank queue', () => client.enqueue('x', 1, { queue: '  ' }), /queue must be a non-empty string/],
+    ['a queue with braces', () => client.enqueue('x', 1, { queue: 'a{b}' }), /contains '\{'/],
+    ['a blank type', () => client.enqueue('', 1, { queue }), /type must be a non-empty string/],
+    [
+      'an unknown option',
+      () => client.enqueue('x', 1, { queue, retries: 3 } as never),
+      /Unknown option "retries"/,
+    ],
+    ['a negative timeout', () => client.enqueue('x', 1, { queue, timeout: -5 }), /options\.timeout/],
+    [
+      'a malformed duration',
+      () => client.enqueue('x', 1, { queue, processIn: '10 minutes' }),
+      /options\.processIn/,
+    ],
+    [
+      'a deadline in the past',
+      () => client.enqueue('x', 1, { queue, deadline: Date.now() - 1000 }),
+      /in the past/,
+    ],
+    ['a sub-second unique lock', () => client.enqueue('x', 1, { queue, unique: 500 }), /at least 1s/],
+    ['a negative maxRetry', () => client.enqueue('x', 1, { queue, maxRetry: -1 }), /maxRetry/],
+    ['a blank task id', () => client.enqueue('x', 1, { queue, taskId: ' ' }), /taskId/],
+    ['a blank group', () => client.enqueue('x', 1, { queue, group: '' }), /group/],
+    ['non-string headers', () => client.enqueue('x', 1, { queue, headers: { a: 1 } as never }), /headers\.a/],
+    [
+      'processAt with processIn',
+      () => client.enqueue('x', 1, { queue, processAt: 1, processIn: 1 }),
+      /not both/,
+    ],
+  ];
+
+  it.each(cases)(
+    'rejects %s with a ValidationError before reaching Redis',
+    async (_name, attempt, message) => {
+      const error = await attempt().catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as Error).message).toMatch(message);
+      expect(await keysOf(queue)).toEqual([]);
+    },
+  );
+
+  it('rejects payloads over the limit', async () => {
+    const small = new Client({ broker, maxPayloadBytes: 100 });
+    await expect(small.enqueue('x', 'y'.repeat(200), { queue })).rejects.toThrow(/over the limit of 100/);
+    await expect(client.enqueue('x', new Uint8Array(1024 * 1024 + 1), { queue })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    expect(await keysOf(queue)).toEqual([]);
+  });
+
+  it('rejects values that cannot be encoded', async () => {
+    await expect(client.enqueue('x', { big: 1n }, { queue })).rejects.toBeInstanceOf(PayloadEncodingError);
+    expect(await keysOf(queue)).toEqual([]);
+  });
+
+  it('rejects bad client options', () => {
+    expect(() => new Client({} as never)).toThrow(/broker is required/);
+    expect(() => new Client({ broker, maxPayloadBytes: 0 })).toThrow(/maxPayloadBytes/);
+    expect(() => new Client({ broker, color: 'red' } as never)).toThrow(/Unknown client option "color"/);
+  });
+});
+
+describe('Client.enqueueMany', () => {
+  it('reports a result per task and does not stop at a refused one', async () => {
+    const queue = uniqueQueue();
+    await client.enqueue('x', 0, { queue, taskId: 'taken' });
+    const outcomes = await client.enqueueMany([
+      { type: 'a', payload: 1, options: { queue } },
+      { type: 'b', payload: 2, options: { queue, taskId: 'taken' } },
+      { type: 'c', payload: 3, options: { queue: '' } },
+      { type: 'd', payload: 4, options: { queue, processIn: '1h' } },
+    ]);
+    expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, false, false, true]);
+    expect(outcomes[1]).toMatchObject({ ok: false, error: expect.any(TaskIdConflictError) as unknown });
+    expect(outcomes[2]).toMatchObject({ ok: false, error: expect.any(ValidationError) as unknown });
+    expect(outcomes[3]).toMatchObject({ ok: true, info: { state: 'scheduled' } });
+    expect(await redis.llen(`${prefix}:{${queue}}:pending`)).toBe(2);
+  });
+
+  it('writes nothing when atomic and one task is refused', async () => {
+    const queue = uniqueQueue();
+    await client.enqueue('x', 0, { queue, taskId: 'taken' });
+    const before = await keysOf(queue);
+    const outcomes = await client.enqueueMany(
+      [
+        { type: 'a', payload: 1, options: { queue } },
+        { type: 'b', payload: 2, options: { queue, taskId: 'taken' } },
+        { type: 'c', payload: 3, options: { queue } },
+      ],
+      { atomic: true },
+    );
+    expect(outcomes.every((outcome) => !outcome.ok)).toBe(true);
+    expect(outcomes[1]).toMatchObject({ error: expect.any(TaskIdConflictError) as unknown });
+    expect(await keysOf(queue)).toEqual(before);
+  });
+
+  it('writes all tasks when atomic and all are accepted', async () => {
+    const queue = uniqueQueue();
+    const outcomes = await client.enqueueMany(
+      Array.from({ length: 50 }, (_, index) => ({ type: 't', payload: index, options: { queue } })),
+      { atomic: true },
+    );
+    expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
+    expect(await redis.llen(`${prefix}:{${queue}}:pending`)).toBe(50);
+  });
+
+  it('writes nothing when atomic and one task is invalid', async () => {
+    const queue = uniqueQueue();
+    const outcomes = await client.enqueueMany(
+      [
+        { type: 'a', payload: 1, options: { queue } },
+        { type: 'b', payload: 2, options: { queue, timeout: -1 } },
+      ],
+      { atomic: true },
+    );
+    expect(outcomes.map((outcome) => outcome.ok)).toEqual([false, false]);
+    expect(await keysOf(queue)).toEqual([]);
+  });
+
+  it('refuses an atomic batch across queues', async () => {
+    await expect(
+      client.enqueueMany(
+        [
+          { type: 'a', options: { queue: uniqueQueue() } },
+          { type: 'b', options: { queue: uniqueQueue() } },
+        ],
+        { atomic: true },
+      ),
+    ).rejects.toThrow(/one queue/);
+  });
+});
+
+describe('Client with Redis failing', () => {
+  it('survives a script cache flush', async () => {
+    const queue = uniqueQueue();
+    await client.enqueue('x', 1, { queue });
+    await redis.script('FLUSH');
+    await expect(client.enqueue('x', 2, { queue })).resolves.toMatchObject({ state: 'pending' });
+    await expect(client.enqueueMany([{ type: 'y', options: { queue } }])).resolves.toMatchObject([
+      { ok: true },
+    ]);
+    expect(await redis.llen(`${prefix}:{${queue}}:pending`)).toBe(3);
+  });
+
+  it('surfaces out-of-memory as a typed error', async () => {
+    const server = await startRedisServer({
+      args: ['--maxmemory', '1mb', '--maxmemory-policy', 'noeviction'],
+    });
+    const fullBroker = createRedisBroker({ url: server.url });
+    try {
+      const fullClient = new Client({ broker: fullBroker, maxPayloadBytes: 10 * 1024 * 1024 });
+      let error: unknown;
+      for (let attempt = 0; attempt < 20 && !error; attempt++) {
+        await fullClient
+          .enqueue('big', new Uint8Array(256 * 1024))
+          .catch((caught: unknown) => (error = caught));
+      }
+      expect(error).toBeInstanceOf(BrokerOutOfMemoryError);
+      expect((error as Error).message).toMatch(/memory/i);
+    } finally {
+      await fullBroker.close();
+      await server.stop();
+    }
+  });
+
+  it('fails instead of hanging when Redis is gone', async () => {
+    const server = await startRedisServer();
+    const goneBroker = createRedisBroker({ url: server.url });
+    const goneClient = new Client({ broker: goneBroker });
+    await goneClient.enqueue('x', 1);
+    await server.stop();
+    const started = Date.now();
+    const error = await goneClient.enqueue('x', 2).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BrokerUnavailableError);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    await goneBroker.close();
+  });
+});
