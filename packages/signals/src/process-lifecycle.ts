@@ -263,14 +263,8 @@ export class ProcessLifecycle {
   }
 
   #handleStateChange(change: ServerStateChange): void {
+    // The server logs its own state changes; a signal's log line names the change it caused.
     this.#stateSince = change.at;
-    // `@q/server` logs its own state changes; say it again only to a logger it does not write to.
-    if (this.#logger !== this.#server.logger) {
-      this.#logger.info(
-        { from: change.from, to: change.to, at: new Date(change.at).toISOString() },
-        `server state: ${change.from} -> ${change.to}`,
-      );
-    }
     if (change.to === 'draining' && (this.#phase === 'running' || this.#phase === 'starting')) {
       // The application called server.shutdown() itself: the watchdog guards that shutdown too.
       this.#phase = 'draining';

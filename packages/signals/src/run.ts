@@ -90,7 +90,6 @@ export async function runInProcess<Handler>(
       quietWarningAfter: resolved.quietWarningAfter,
       fetchStaleAfter: resolved.fetchStaleAfter,
       stateSince: () => lifecycle.stateSince,
-      reportServerEvents: logger !== server.logger,
     });
     monitor.start();
     logger.info(

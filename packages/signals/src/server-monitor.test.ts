@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Logger } from '@q/core';
 import { ServerMonitor, type ServerMonitorOptions } from './server-monitor';
-import type { RunningTask, ServerLifecycleState } from './server-like';
+import type { ServerLifecycleState } from './server-like';
 
 function recordingLogger(): Logger & { warnings: string[]; infos: string[] } {
   const warnings: string[] = [];
@@ -22,12 +22,7 @@ function setup(overrides: Partial<ServerMonitorOptions> = {}) {
   const server = {
     state: 'running' as ServerLifecycleState,
     lastFetchAt: Date.now() as number | undefined,
-    brokerReachable: true,
-    tasks: [] as RunningTask[],
     pending: 0,
-    runningTasks(): readonly RunningTask[] {
-      return this.tasks;
-    },
     pendingTaskCount(): Promise<number> {
       return Promise.resolve(this.pending);
     },
@@ -41,7 +36,6 @@ function setup(overrides: Partial<ServerMonitorOptions> = {}) {
     quietWarningAfter: 60_000,
     fetchStaleAfter: 30_000,
     stateSince: () => stateSince,
-    reportServerEvents: true,
     ...overrides,
   });
   const enterState = (state: ServerLifecycleState): void => {
@@ -94,33 +88,6 @@ describe('ServerMonitor', () => {
     server.lastFetchAt = Date.now();
     await vi.advanceTimersByTimeAsync(1_000);
     expect(logger.infos).toEqual([expect.stringMatching(/fetch loop is running again/)]);
-    monitor.stop();
-  });
-
-  it('reports each overdue handler once, and when it settles', async () => {
-    const { server, logger, monitor } = setup();
-    server.lastFetchAt = undefined;
-    monitor.start();
-    server.tasks = [{ id: 'a', type: 'stuck', queue: 'default', startedAt: Date.now(), overdue: true }];
-    server.lastFetchAt = Date.now();
-    await vi.advanceTimersByTimeAsync(3_000);
-    expect(logger.warnings).toEqual([expect.stringMatching(/task a \(stuck\) overran its timeout/)]);
-    server.tasks = [];
-    await vi.advanceTimersByTimeAsync(1_000);
-    expect(logger.infos).toEqual([expect.stringMatching(/task a has settled/)]);
-    monitor.stop();
-  });
-
-  it('reports an unreachable broker once, and when it answers again', async () => {
-    const { server, logger, monitor } = setup();
-    monitor.start();
-    server.brokerReachable = false;
-    server.lastFetchAt = Date.now();
-    await vi.advanceTimersByTimeAsync(3_000);
-    expect(logger.warnings).toEqual([expect.stringMatching(/broker is unreachable/)]);
-    server.brokerReachable = true;
-    await vi.advanceTimersByTimeAsync(1_000);
-    expect(logger.infos).toEqual([expect.stringMatching(/reachable again/)]);
     monitor.stop();
   });
 });

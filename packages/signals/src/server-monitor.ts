@@ -1,35 +1,28 @@
 /**
  * Looks at the server every `checkInterval` and says out loud what a silent, half-dead worker would hide:
- * a fetch loop that stopped, a broker it cannot reach, a handler that overran its timeout and never
- * settled, and a quiet that went on too long while tasks are waiting. Each condition is logged once when
- * it begins and once when it ends, except the long quiet, which repeats every `quietWarningAfter`.
+ * a fetch loop that stopped going round, and a quiet that went on too long while tasks are waiting. A
+ * stuck fetch loop is logged once when it begins and once when it ends; the long quiet repeats every
+ * `quietWarningAfter`. (`@q/server` itself reports overdue handlers and an unreachable broker.)
  */
 import type { Logger } from '@q/core';
 import type { ServerLike } from './server-like';
 
 export interface ServerMonitorOptions {
-  server: Pick<ServerLike, 'state' | 'lastFetchAt' | 'brokerReachable' | 'runningTasks' | 'pendingTaskCount'>;
+  server: Pick<ServerLike, 'state' | 'lastFetchAt' | 'pendingTaskCount'>;
   logger: Logger;
   checkInterval: number;
   quietWarningAfter: number;
   fetchStaleAfter: number;
   /** When the server's current state began. */
   stateSince: () => number;
-  /**
-   * Also report overdue handlers and broker reachability. Off when the logger is the server's own:
-   * `@q/server` reports those itself.
-   */
-  reportServerEvents: boolean;
   now?: () => number;
 }
 
 export class ServerMonitor {
   readonly #options: ServerMonitorOptions;
   readonly #now: () => number;
-  readonly #reportedOverdue = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #fetchStaleReported = false;
-  #brokerUnreachableReported = false;
   #quietWarnedAt: number | undefined;
   #backlogCheckRunning = false;
 
@@ -52,35 +45,10 @@ export class ServerMonitor {
   /** One round of checks; `start()` calls it every `checkInterval`. Never throws. */
   check(): void {
     try {
-      if (this.#options.reportServerEvents) {
-        this.#checkOverdue();
-        this.#checkBroker();
-      }
       this.#checkFetchLoop();
       this.#checkQuiet();
     } catch (error) {
       this.#options.logger.error({ error }, 'the server check failed; it runs again at the next interval');
-    }
-  }
-
-  #checkOverdue(): void {
-    const { server, logger } = this.#options;
-    const now = this.#now();
-    const running = server.runningTasks();
-    const stillRunning = new Set<string>();
-    for (const task of running) {
-      stillRunning.add(task.id);
-      if (!task.overdue || this.#reportedOverdue.has(task.id)) continue;
-      this.#reportedOverdue.add(task.id);
-      logger.warn(
-        { taskId: task.id, type: task.type, queue: task.queue, ageMs: now - task.startedAt },
-        `the handler of task ${task.id} (${task.type}) overran its timeout and has not settled; it keeps its concurrency slot until it does (make the handler honour context.signal)`,
-      );
-    }
-    for (const taskId of this.#reportedOverdue) {
-      if (stillRunning.has(taskId)) continue;
-      this.#reportedOverdue.delete(taskId);
-      logger.info({ taskId }, `the overdue handler of task ${taskId} has settled`);
     }
   }
 
@@ -106,21 +74,6 @@ export class ServerMonitor {
     } else if (!stale && this.#fetchStaleReported) {
       this.#fetchStaleReported = false;
       logger.info({ state }, 'the fetch loop is running again');
-    }
-  }
-
-  #checkBroker(): void {
-    const { server, logger } = this.#options;
-    const unreachable = !server.brokerReachable && server.state !== 'closed';
-    if (unreachable && !this.#brokerUnreachableReported) {
-      this.#brokerUnreachableReported = true;
-      logger.warn(
-        { state: server.state },
-        'the broker is unreachable: no tasks are taken or acknowledged until it answers',
-      );
-    } else if (!unreachable && this.#brokerUnreachableReported) {
-      this.#brokerUnreachableReported = false;
-      logger.info({ state: server.state }, 'the broker is reachable again');
     }
   }
 
