@@ -6,7 +6,7 @@ import {
   defineTask,
   DuplicateTaskError,
   PayloadEncodingError,
-  QError,
+  type QError,
   TaskIdConflictError,
   ValidationError,
   type Broker,
