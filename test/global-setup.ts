@@ -3,6 +3,7 @@
  * `inject('redisUrl')` and isolate themselves with their own queue names or key prefix.
  */
 import type { TestProject } from 'vitest/node';
+import './vitest-context';
 import { startRedisServer, type RedisServerHandle } from './redis-server';
 
 let server: RedisServerHandle | undefined;
@@ -14,10 +15,4 @@ export async function setup(project: TestProject): Promise<void> {
 
 export async function teardown(): Promise<void> {
   await server?.stop();
-}
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    redisUrl: string;
-  }
 }

@@ -120,7 +120,7 @@ export class Client {
     tasks: readonly TaskToEnqueue[],
     options: EnqueueManyOptions = {},
   ): Promise<EnqueueOutcome[]> {
-    if (!Array.isArray(tasks)) {
+    if (!isArray(tasks)) {
       throw new ValidationError('enqueueMany(tasks): tasks must be an array of { type, payload, options }.');
     }
     assertKnownKeys(options, ['atomic'], 'enqueueMany option');
@@ -336,6 +336,10 @@ function buildRequest({
   if (processAt !== undefined && processAt > now) request.processAt = processAt;
   if (uniqueTtl !== undefined) request.uniqueTtl = uniqueTtl;
   return request;
+}
+
+function isArray(value: unknown): value is readonly unknown[] {
+  return Array.isArray(value);
 }
 
 function toTime(value: Date | number, path: string): number {
