@@ -167,10 +167,3 @@ export const signalReceived =
   (signal: string) =>
   (line: LogLine): boolean =>
     line.signal === signal && typeof line.outcome === 'string';
-
-// The URL of the redis-server that the global setup (test/global-setup.ts) starts for the whole run.
-declare module 'vitest' {
-  export interface ProvidedContext {
-    redisUrl: string;
-  }
-}
