@@ -13,12 +13,6 @@ import { createRedisBroker } from '../src/create-redis-broker';
 import type { RedisBroker } from '../src/redis-broker';
 import type { RedisBrokerOptions } from '../src/redis-broker-options';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    redisUrl: string;
-  }
-}
-
 export interface TestContext {
   broker: RedisBroker;
   /** A separate connection for looking at (and tampering with) what the broker wrote. */
