@@ -4,6 +4,7 @@
  * running tasks alive. A slot is free only once its handler has settled, so concurrency is strict.
  */
 import {
+  BrokerUnavailableError,
   type DequeueResult,
   LeaseLostError,
   type LeasedTask,
@@ -17,14 +18,14 @@ import type { BrokerReachability } from './broker-reachability';
 import { errorMessageOf, toError } from './error-chain';
 import type { Handler, Task, TaskContext } from './handler';
 import { createQueueOrder, type QueueOrder } from './queue-order';
-import { computeRetryDelay } from './retry-delay';
+import { computeRetryDelay, retryAt } from './retry-delay';
 import { RevokeTask } from './revoke-task';
 import type { ResolvedServerOptions } from './server-options';
 import { SkipRetry } from './skip-retry';
 import { TaskAbortedError } from './task-aborted-error';
 import { computeTaskDeadline, type TaskDeadline } from './task-deadline';
 import { taskFromMessage, taskFromMessageLenient } from './task-from-message';
-import { setLongTimeout, sleep, unlessAborted, withTimeout } from './timing';
+import { setLongTimeout, settleWithin, sleep, unlessAborted, withTimeout } from './timing';
 
 /** One task taken from the broker, from dequeue until its handler settled and its outcome was written. */
 export interface ActiveTask {
@@ -56,6 +57,8 @@ export interface ProcessorOptions {
 
 /** How long a broker call in normal operation may take before it counts as failed. */
 const brokerCallTimeout = 10_000;
+/** A dequeue unanswered for this long means the broker is unreachable (it normally takes milliseconds). */
+const slowAnswerThreshold = 2000;
 /** How long an aborted handler may take to settle before it is reported as overdue. */
 const overdueGracePeriod = 1000;
 /** How often the fetch loop logs repeated failures. */
@@ -78,6 +81,8 @@ export class Processor {
   /** Aborted once the shutdown deadline passed: outcome writes stop retrying. */
   private readonly closing = new AbortController();
   private lastFetchErrorLog = 0;
+  /** The last dequeue found fewer tasks than it asked for. */
+  private queuesRanDry = true;
 
   constructor({ options, handler, reachability, onOverdue }: ProcessorOptions) {
     this.options = options;
@@ -223,54 +228,114 @@ export class Processor {
       return;
     }
     const queues = this.queueOrder();
-    let result: DequeueResult;
-    try {
-      result = await withTimeout(
-        broker.dequeue(queues, { count: free, leaseDuration }),
-        brokerCallTimeout,
-        'dequeue',
+    // When the queues ran dry last time, listen for a producer's wake-up before dequeuing, so that a task
+    // enqueued between an empty dequeue and the wait is not missed until the next poll.
+    const wait = this.queuesRanDry ? this.startWaiting(queues, signal) : undefined;
+    const dequeuing = broker.dequeue(queues, { count: free, leaseDuration });
+    const result = await this.awaitDequeue(dequeuing, signal);
+    if (result.status === 'aborted') {
+      wait?.cancel();
+      // Stopped while waiting: whatever the dequeue takes when it answers goes straight back.
+      void dequeuing.then(
+        (late) => this.handBack(late),
+        () => undefined,
       );
-    } catch (error) {
-      await this.pauseAfterFetchError(error, backoff, signal);
       return;
     }
+    if (result.status === 'rejected') {
+      wait?.cancel();
+      await this.pauseAfterFetchError(result.reason, backoff, signal);
+      return;
+    }
+    const { tasks, malformed } = result.value;
     this.reachability.succeeded();
     backoff.reset();
     if (this.closing.signal.aborted) {
-      // The dequeue answered after the shutdown deadline: hand the tasks straight back.
-      await Promise.all(
-        result.tasks.map((leased) =>
-          withTimeout(broker.requeue(leased.message), 500, 'requeue').catch(() => undefined),
-        ),
-      );
+      wait?.cancel();
+      await this.handBack(result.value);
       return;
     }
-    for (const record of result.malformed) {
+    for (const record of malformed) {
       logger.error(
         { queue: record.queue, taskId: record.taskId, reason: record.reason },
         'a malformed task record was found and archived by the broker; fix or delete it with the inspector',
       );
     }
-    for (const leased of result.tasks) this.startTask(leased);
-    if (result.tasks.length + result.malformed.length >= free || signal.aborted) return;
-    // Every queue was empty (or paused): wait for a producer's wake-up, or poll again after the interval.
-    const started = Date.now();
+    for (const leased of tasks) this.startTask(leased);
+    this.queuesRanDry = tasks.length + malformed.length < free;
+    if (!this.queuesRanDry || !wait || signal.aborted) {
+      wait?.cancel();
+      return;
+    }
+    // Every queue was empty (or paused): wait for a wake-up, or poll again after the interval.
     try {
-      const woken = await unlessAborted(
-        withTimeout(
-          broker.waitForTasks(queues, taskCheckInterval, signal),
-          taskCheckInterval + brokerCallTimeout,
-          'waitForTasks',
-        ),
-        signal,
-      );
-      const elapsed = Date.now() - started;
+      const woken = await unlessAborted(wait.woken, signal);
+      const elapsed = Date.now() - wait.startedAt;
       // A broker that cannot block returns at once; do not let it turn this loop into a busy loop.
-      if (woken === false && elapsed < taskCheckInterval / 2)
+      if (woken === false && elapsed < taskCheckInterval / 2) {
         await sleep(taskCheckInterval - elapsed, signal);
+      }
     } catch (error) {
       await this.pauseAfterFetchError(error, backoff, signal);
     }
+  }
+
+  private startWaiting(
+    queues: readonly string[],
+    signal: AbortSignal,
+  ): { woken: Promise<boolean>; cancel: () => void; startedAt: number } {
+    const { broker, taskCheckInterval } = this.options;
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const woken = withTimeout(
+      broker.waitForTasks(queues, taskCheckInterval, controller.signal),
+      taskCheckInterval + brokerCallTimeout,
+      'waitForTasks',
+    ).finally(() => signal.removeEventListener('abort', onAbort));
+    // A wait that is cancelled, or fails while the dequeue fails too, must not become an unhandled rejection.
+    woken.catch(() => undefined);
+    return { woken, cancel: () => controller.abort(), startedAt: Date.now() };
+  }
+
+  /**
+   * Waits for a dequeue for as long as it takes. When Redis is unreachable the call is queued by the
+   * client and runs once Redis returns; abandoning it and dequeuing again would strand the tasks it then
+   * takes. A slow answer only marks the broker unreachable (and keeps `lastFetchAt` fresh: the loop lives).
+   */
+  private async awaitDequeue(
+    dequeuing: Promise<DequeueResult>,
+    signal: AbortSignal,
+  ): Promise<
+    | { status: 'fulfilled'; value: DequeueResult }
+    | { status: 'rejected'; reason: unknown }
+    | { status: 'aborted' }
+  > {
+    for (let waited = 0; ; waited += slowAnswerThreshold) {
+      const settlement = await settleWithin(dequeuing, slowAnswerThreshold, signal);
+      if (settlement.status !== 'timeout') return settlement;
+      this.lastFetchAt = Date.now();
+      this.reachability.failed(
+        new BrokerUnavailableError(
+          `The broker has not answered a dequeue for ${waited + slowAnswerThreshold} ms; check that it is reachable.`,
+        ),
+      );
+    }
+  }
+
+  /** Puts tasks taken after the fetch loop stopped back at the head of pending. */
+  private async handBack(result: DequeueResult): Promise<void> {
+    const { broker, logger } = this.options;
+    await Promise.all(
+      result.tasks.map((leased) =>
+        withTimeout(broker.requeue(leased.message), 1000, 'requeue').catch((error: unknown) => {
+          logger.warn(
+            { taskId: leased.message.id, error: error instanceof Error ? error.message : String(error) },
+            'could not hand back a task dequeued after the server stopped fetching; the recoverer will retry it',
+          );
+        }),
+      ),
+    );
   }
 
   private async pauseAfterFetchError(error: unknown, backoff: Backoff, signal: AbortSignal): Promise<void> {
@@ -537,7 +602,7 @@ export class Processor {
       task,
       logger,
     });
-    const processAt = Date.now() + delay;
+    const processAt = retryAt(Date.now(), delay);
     if (
       await this.write(entry, 'retry', () =>
         broker.retry(message, { processAt, errorMessage, isFailure: failure }),
@@ -576,31 +641,41 @@ export class Processor {
           );
           return false;
         }
-        try {
-          await withTimeout(call(), Math.min(brokerCallTimeout, remaining), operation);
+        // One attempt at a time: an attempt queued while Redis is unreachable still runs when it returns.
+        const settlement = await settleWithin(call(), remaining, this.closing.signal);
+        if (settlement.status === 'fulfilled') {
           this.reachability.succeeded();
           return true;
-        } catch (error) {
-          if (
-            error instanceof LeaseLostError ||
-            error instanceof TaskNotFoundError ||
-            error instanceof TaskStateError
-          ) {
-            logger.warn(
-              { ...fields, error: error.message },
-              'the broker refused the outcome: another server owns the task now',
-            );
-            return false;
-          }
-          this.reachability.failed(error);
-          if (attempt === 0) {
-            logger.warn(
-              { ...fields, error: error instanceof Error ? error.message : String(error) },
-              'could not write the outcome; retrying while the lease lasts',
-            );
-          }
-          await sleep(backoff.next(), this.closing.signal);
         }
+        if (settlement.status === 'aborted') continue;
+        if (settlement.status === 'timeout') {
+          this.reachability.failed(
+            new BrokerUnavailableError(
+              `The broker did not answer ${operation} before the task's lease ended.`,
+            ),
+          );
+          continue;
+        }
+        const error = settlement.reason;
+        if (
+          error instanceof LeaseLostError ||
+          error instanceof TaskNotFoundError ||
+          error instanceof TaskStateError
+        ) {
+          logger.warn(
+            { ...fields, error: error.message },
+            'the broker refused the outcome: another server owns the task now',
+          );
+          return false;
+        }
+        this.reachability.failed(error);
+        if (attempt === 0) {
+          logger.warn(
+            { ...fields, error: error instanceof Error ? error.message : String(error) },
+            'could not write the outcome; retrying while the lease lasts',
+          );
+        }
+        await sleep(backoff.next(), this.closing.signal);
       }
     } finally {
       entry.released = true;

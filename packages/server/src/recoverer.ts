@@ -2,7 +2,7 @@ import type { TaskMessage } from '@q/core';
 import type { BrokerReachability } from './broker-reachability';
 import { isUnreachableError } from './broker-reachability';
 import type { Processor } from './processor';
-import { computeRetryDelay } from './retry-delay';
+import { computeRetryDelay, retryAt } from './retry-delay';
 import type { ResolvedServerOptions } from './server-options';
 import { taskFromMessageLenient } from './task-from-message';
 import { withTimeout } from './timing';
@@ -52,7 +52,7 @@ export function createRecoverer({ options, processor, reachability, callTimeout 
       // Counted as a failure, as the processor does.
     }
     await withTimeout(
-      broker.retry(message, { processAt: now + delay, errorMessage: leaseExpiredMessage, isFailure }),
+      broker.retry(message, { processAt: retryAt(now, delay), errorMessage: leaseExpiredMessage, isFailure }),
       callTimeout,
       'retry',
     );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Task } from './handler';
-import { computeRetryDelay, defaultRetryDelay } from './retry-delay';
+import { computeRetryDelay, defaultRetryDelay, retryAt } from './retry-delay';
 
 const task = { id: 't' } as Task;
 const logger = {
@@ -42,5 +42,12 @@ describe('computeRetryDelay', () => {
       const delay = computeRetryDelay({ retryDelay, retried: 0, error, task, logger });
       expect(delay).toBeGreaterThanOrEqual(15_000);
     }
+  });
+});
+
+describe('retryAt', () => {
+  it('rounds up to the whole second Redis stores, so a retry never comes early', () => {
+    expect(retryAt(1_700_000_000_200, 1000)).toBe(1_700_000_002_000);
+    expect(retryAt(1_700_000_000_000, 1000)).toBe(1_700_000_001_000);
   });
 });

@@ -31,3 +31,11 @@ export function computeRetryDelay({ retryDelay, retried, error, task, logger }: 
     return defaultRetryDelay(retried);
   }
 }
+
+/**
+ * When a retry is due. Redis keeps retry times in whole seconds, truncated, so the time is rounded up
+ * to the next second: a retry never comes before its delay has passed.
+ */
+export function retryAt(now: number, delay: number): number {
+  return Math.ceil((now + delay) / 1000) * 1000;
+}

@@ -364,6 +364,9 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     host: options.host ?? hostname(),
   };
 
+  if (resolved.groupMaxDelay > 0 && resolved.groupMaxDelay < 1000) {
+    problem('groupMaxDelay', 'must be 0 (no limit) or at least 1 s: groups are timed in whole seconds');
+  }
   if (issues.length > 0) {
     throw new ValidationError(
       `Invalid server options: ${issues.map((issue) => `${issue.path} ${issue.message}`).join('; ')}.`,

@@ -114,7 +114,8 @@ describe('Server processing (in-memory broker)', () => {
     });
     const retryAt = (outcome(thrown.id) as { options: { processAt: number } }).options.processAt;
     expect(retryAt).toBeGreaterThan(before + 1000);
-    expect(retryAt).toBeLessThanOrEqual(before + 2000);
+    expect(retryAt).toBeLessThanOrEqual(before + 3000);
+    expect(retryAt % 1000).toBe(0);
     expect(outcome(rejected.id)).toMatchObject({
       kind: 'retry',
       options: {

@@ -281,7 +281,8 @@ export class Server extends EventEmitter<ServerEvents> {
       this.background.push(
         periodic(
           'group aggregator',
-          Math.min(7000, options.groupGracePeriod),
+          // Asynq checks every min(7 s, grace period); checking at least once per max delay honours it too.
+          Math.min(7000, options.groupGracePeriod, options.groupMaxDelay || Infinity),
           createGroupAggregation(options, reachability, brokerCallTimeout),
         ),
       );

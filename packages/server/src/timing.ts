@@ -89,3 +89,36 @@ export function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Prom
     );
   });
 }
+
+export type Settlement<T> =
+  | { status: 'fulfilled'; value: T }
+  | { status: 'rejected'; reason: unknown }
+  | { status: 'timeout' }
+  | { status: 'aborted' };
+
+/**
+ * How `promise` settles within `milliseconds`, or that it did not (`timeout`), or that `signal` aborted
+ * first. Unlike `withTimeout`, the caller can go on waiting for the same promise: a broker call queued
+ * while the broker is unreachable still runs when it returns, so it must not be issued twice.
+ */
+export function settleWithin<T>(
+  promise: Promise<T>,
+  milliseconds: number,
+  signal?: AbortSignal,
+): Promise<Settlement<T>> {
+  if (signal?.aborted) return Promise.resolve({ status: 'aborted' });
+  return new Promise((resolve) => {
+    const finish = (settlement: Settlement<T>): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(settlement);
+    };
+    const onAbort = (): void => finish({ status: 'aborted' });
+    const timer = setTimeout(() => finish({ status: 'timeout' }), Math.max(0, milliseconds));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => finish({ status: 'fulfilled', value }),
+      (reason: unknown) => finish({ status: 'rejected', reason }),
+    );
+  });
+}
