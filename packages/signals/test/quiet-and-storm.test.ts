@@ -72,7 +72,7 @@ describe('quiet, resume and signal storms', () => {
     }
   });
 
-  it('S6: TSTP, a watch, then CONT: no dequeue while quiet, in-flight tasks complete, leases kept, CONT resumes within 1 s', async () => {
+  it('S6: TSTP, a watch, then CONT: no dequeue while quiet, in-flight tasks complete, leases kept, backlog warned about, CONT resumes within 1 s', async () => {
     // RELIABILITY.md watches for 30 s; 8 s keeps the suite short and still outlasts the 2 s lease four times over.
     const watchMs = 8000;
     const leaseDuration = 2000;
@@ -86,6 +86,7 @@ describe('quiet, resume and signal storms', () => {
       concurrency: 10,
       shutdownTimeout: 3000,
       leaseDuration,
+      run: { quietWarningAfter: 3000, checkInterval: 250 },
     });
     try {
       await worker.waitForLine(isWorkerRunning);
@@ -105,6 +106,13 @@ describe('quiet, resume and signal storms', () => {
       const published = (await broker.listServers()).find((snapshot) => snapshot.server.pid === received.pid);
       expect(published?.server.status).toBe('stopped');
       expect(published?.server.lifecycle).toMatchObject({ state: 'quiet', lastSignal: 'SIGTSTP' });
+
+      // Quiet longer than quietWarningAfter while tasks wait: the worker says so.
+      const warning = await worker.waitForLine(
+        (line) => line.level === 'warn' && /has been quiet/.test(line.msg),
+      );
+      expect(warning).toMatchObject({ pendingTasks: 10 });
+      expect(warning.time - quietAt).toBeGreaterThanOrEqual(3000);
 
       await sleep(Math.max(0, quietAt + watchMs - Date.now()));
       expect(worker.count(isTaskStarted)).toBe(5);
