@@ -17,6 +17,7 @@ import type {
   LeaseExtension,
   ListableState,
   Page,
+  QueueLocation,
   QueueStats,
   RetryOptions,
   SchedulerEnqueueEvent,
@@ -25,6 +26,7 @@ import type {
   SchedulerIdentity,
   ServerSnapshot,
   ServerState,
+  StoreInfo,
   StoredTask,
   TaskMessage,
   WorkerState,
@@ -33,6 +35,7 @@ import type { RedisBrokerContext } from './redis-broker-context';
 import { toBrokerError } from './redis-errors';
 import { RedisQueueAdmin } from './redis-queue-admin';
 import { RedisSchedulerStore } from './redis-scheduler-store';
+import { readQueueLocation, readStoreInfo } from './redis-store-info';
 import type { RedisConnection } from './redis-scripts';
 import { RedisTaskConsumer } from './redis-task-consumer';
 import { RedisTaskProducer } from './redis-task-producer';
@@ -275,6 +278,18 @@ export class RedisBroker implements Broker {
 
   schedulerHistory(entryId: string, page: Page): Promise<SchedulerEnqueueEvent[]> {
     return this.guard('schedulerHistory', () => this.admin.schedulerHistory(entryId, page));
+  }
+
+  /** The Redis clock, version, mode and eviction policy (see redis-store-info.ts). */
+  storeInfo(): Promise<StoreInfo> {
+    return this.guard('storeInfo', () => readStoreInfo(this.context.connection));
+  }
+
+  /** The cluster hash slot of the queue's keys and the nodes serving it (none outside a cluster). */
+  queueLocation(queue: string): Promise<QueueLocation> {
+    return this.guard('queueLocation', () =>
+      readQueueLocation(this.context.connection, this.context.keys.queue(queue).pending),
+    );
   }
 
   private async guard<Result>(operation: string, run: () => Promise<Result>): Promise<Result> {

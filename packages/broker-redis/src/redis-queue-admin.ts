@@ -453,14 +453,18 @@ export class RedisQueueAdmin implements QueueAdmin {
     );
     const snapshots = await Promise.all(
       serverKeys.map(async ({ key, expiresAt }): Promise<ServerSnapshot | undefined> => {
-        const bytes = await this.connection.getBuffer(key);
+        // The key's TTL by the Redis clock, beside expiresAt by the server's: the inspector compares them.
+        const [bytes, remainingTtl] = await Promise.all([
+          this.connection.getBuffer(key),
+          this.connection.pttl(key),
+        ]);
         if (!bytes) return undefined;
         const server = this.decodeOrLog(() => decodeServerInfo(bytes), key);
         if (!server) return undefined;
         const workers = (workersByServer.get(server.serverId) ?? []).sort(
           (left, right) => left.startedAt - right.startedAt,
         );
-        return { server, workers, expiresAt };
+        return { server, workers, expiresAt, ...(remainingTtl > 0 ? { remainingTtl } : {}) };
       }),
     );
     return snapshots.filter((snapshot): snapshot is ServerSnapshot => snapshot !== undefined);

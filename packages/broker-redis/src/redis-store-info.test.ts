@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { keySlot, parseInfo } from './redis-store-info';
+
+describe('redis store info', () => {
+  it('computes cluster key slots as Redis does, honouring hash tags', () => {
+    // Values from CLUSTER KEYSLOT on Redis 7.
+    expect(keySlot('foo')).toBe(12182);
+    expect(keySlot('asynq:{default}:pending')).toBe(keySlot('default'));
+    expect(keySlot('{user1000}.following')).toBe(keySlot('{user1000}.followers'));
+    expect(keySlot('a{}b')).toBe(keySlot('a{}b'));
+  });
+
+  it('parses INFO into fields', () => {
+    expect(
+      parseInfo(
+        '# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n\r\n# Memory\r\nmaxmemory_policy:noeviction\r\n',
+      ),
+    ).toEqual({
+      redis_version: '7.0.15',
+      redis_mode: 'standalone',
+      maxmemory_policy: 'noeviction',
+    });
+  });
+});
