@@ -8,6 +8,8 @@ const exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   isTerminal: process.stdout.isTTY === true,
 });
-process.exitCode = exitCode;
-// Pending sockets or timers of a failed connection must not keep the command alive.
-setTimeout(() => process.exit(exitCode), 200).unref();
+// Exit at once, once the output is written: a closed connection's leftovers must not keep the command alive.
+const flushed = (stream: NodeJS.WriteStream): Promise<void> =>
+  new Promise((done) => (stream.writableLength === 0 ? done() : stream.once('drain', () => done())));
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+process.exit(exitCode);

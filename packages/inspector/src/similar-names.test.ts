@@ -10,11 +10,13 @@ describe('similarNames', () => {
       'hihg-priority',
     ]);
     expect(similarNames('low', ['slow', 'lo'])).toEqual([]);
+    expect(similarNames('emial', ['email', 'emails'])).toEqual(['email']);
     expect(similarNames('same', ['same'])).toEqual([]);
   });
 
   it('counts edits', () => {
     expect(editDistance('kitten', 'sitting')).toBe(3);
     expect(editDistance('', 'abc')).toBe(3);
+    expect(editDistance('emial', 'email')).toBe(1);
   });
 });
