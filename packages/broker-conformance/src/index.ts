@@ -1,0 +1,2 @@
+export { testBroker } from './test-broker';
+export type { TestBrokerOptions } from './test-broker-options';

@@ -1,0 +1,51 @@
+import { LeaseLostError } from '@q/core';
+import { describe, expect, it } from 'vitest';
+import { lease, type SuiteContext } from './suite-context';
+
+export function leaseCases(context: SuiteContext): void {
+  describe('leases', () => {
+    it('extends the leases still held and reports the lost ones', async () => {
+      const broker = context.broker();
+      const message = context.message();
+      await broker.enqueue({ message });
+      await broker.dequeue([context.queue()], { count: 1, ...lease });
+      const extension = await broker.extendLeases(context.queue(), [message.id, 'not-leased'], 60_000);
+      expect(extension.lost).toEqual(['not-leased']);
+      expect(extension.leaseExpiresAt).toBeGreaterThan(Date.now() + 50_000);
+    });
+
+    it('lists tasks whose lease ended, for recovery, and not the others', async () => {
+      const broker = context.broker();
+      const short = context.message();
+      const long = context.message();
+      await broker.enqueue({ message: short });
+      await broker.dequeue([context.queue()], { count: 1, leaseDuration: 1000 });
+      await broker.enqueue({ message: long });
+      await broker.dequeue([context.queue()], { count: 1, leaseDuration: 600_000 });
+      const expired = await broker.listLeaseExpired([context.queue()], Date.now() + 60_000);
+      expect(expired.map((message) => message.id)).toEqual([short.id]);
+    });
+
+    it('refuses a late outcome once the task was recovered (LeaseLostError)', async () => {
+      const broker = context.broker();
+      const message = context.message();
+      await broker.enqueue({ message });
+      await broker.dequeue([context.queue()], { count: 1, leaseDuration: 1000 });
+      const [recovered] = await broker.listLeaseExpired([context.queue()], Date.now() + 60_000);
+      await broker.retry(recovered!, {
+        processAt: Date.now() + 60_000,
+        errorMessage: 'task lease expired',
+        isFailure: true,
+      });
+      await expect(broker.done(message)).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(broker.markComplete(message, Date.now())).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(broker.archive(message, 'x')).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(
+        broker.retry(message, { processAt: Date.now(), errorMessage: 'x', isFailure: true }),
+      ).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(broker.requeue(message)).rejects.toBeInstanceOf(LeaseLostError);
+      expect((await broker.getTask(context.queue(), message.id)).state).toBe('retry');
+      expect((await broker.extendLeases(context.queue(), [message.id], 30_000)).lost).toEqual([message.id]);
+    });
+  });
+}

@@ -1,0 +1,28 @@
+import { describe } from 'vitest';
+import { consumerCases } from './consumer-cases';
+import { leaseCases } from './lease-cases';
+import { producerCases } from './producer-cases';
+import { queueAdminCases } from './queue-admin-cases';
+import { schedulerStoreCases } from './scheduler-store-cases';
+import { createSuiteContext } from './suite-context';
+import type { TestBrokerOptions } from './test-broker-options';
+
+/**
+ * Registers the broker conformance suite with vitest: every behaviour of the `Broker` contract that
+ * @q's client, server, scheduler and inspector rely on, checked through the contract alone. Call it at
+ * the top level of a test file:
+ *
+ * ```ts
+ * testBroker({ name: 'redis', createBroker: () => createRedisBroker({ url, prefix: randomPrefix() }) });
+ * ```
+ */
+export function testBroker(options: TestBrokerOptions): void {
+  describe(`broker conformance: ${options.name}`, () => {
+    const context = createSuiteContext(options);
+    producerCases(context);
+    consumerCases(context);
+    leaseCases(context);
+    schedulerStoreCases(context);
+    queueAdminCases(context);
+  });
+}
