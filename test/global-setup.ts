@@ -3,7 +3,7 @@
  * `inject('redisUrl')` and isolate themselves with their own queue names or key prefix.
  */
 import type { TestProject } from 'vitest/node';
-import './vitest-context';
+import type {} from './vitest-context';
 import { startRedisServer, type RedisServerHandle } from './redis-server';
 
 let server: RedisServerHandle | undefined;
