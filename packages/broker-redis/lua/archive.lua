@@ -3,7 +3,9 @@
 -- max-size - 1) deleting the trimmed records too, stores the updated message with state `archived` and
 -- counts it processed and failed (today's counters expire 90 days after they are created; the totals
 -- wrap to 1 at the int64 maximum). The uniqueness lock is kept.
--- Fencing (@q): nothing happens unless the task is in the lease set.
+--
+-- Fencing (@q): nothing happens unless the task is in the lease set, under the caller's lease token
+-- (`lease_owner`) when one is given, and with a lease that ended by the given time when one is given.
 --
 -- KEYS[1]  task hash                 P:{q}:t:<id>
 -- KEYS[2]  active list               P:{q}:active
@@ -21,9 +23,18 @@
 -- ARGV[6]  expiry of today's counters, Unix seconds
 -- ARGV[7]  int64 maximum, 9223372036854775807
 -- ARGV[8]  task key prefix P:{q}:t:
+-- ARGV[9]  lease token the caller holds; "" skips the check (@q fencing)
+-- ARGV[10]  lease must have expired at or before this, Unix seconds; "" skips the check (the recoverer's)
 --
 -- Returns 1 when archived, 0 when the task is not leased (lease lost; nothing changed).
-if not redis.call("ZSCORE", KEYS[3], ARGV[1]) then
+local score = redis.call("ZSCORE", KEYS[3], ARGV[1])
+if not score then
+  return 0
+end
+if ARGV[9] ~= "" and redis.call("HGET", KEYS[1], "lease_owner") ~= ARGV[9] then
+  return 0
+end
+if ARGV[10] ~= "" and tonumber(score) > tonumber(ARGV[10]) then
   return 0
 end
 redis.call("LREM", KEYS[2], 0, ARGV[1])
@@ -39,6 +50,7 @@ for _, id in ipairs(redis.call("ZRANGE", KEYS[4], 0, limit)) do
 end
 redis.call("ZREMRANGEBYRANK", KEYS[4], 0, limit)
 redis.call("HSET", KEYS[1], "msg", ARGV[2], "state", "archived")
+redis.call("HDEL", KEYS[1], "lease_owner")
 if redis.call("INCR", KEYS[5]) == 1 then
   redis.call("EXPIREAT", KEYS[5], ARGV[6])
 end

@@ -10,6 +10,8 @@
 -- ARGV[1]  lease expiry, Unix seconds
 -- ARGV[2]  task key prefix P:{q}:t:
 -- ARGV[3]  maximum number of tasks to take
+-- ARGV[4]  lease token, stored as the task's `lease_owner` field (@q extension: outcome writes are
+--          fenced on it; Go Asynq ignores the field)
 --
 -- Returns a flat array of triples { id, kind, data }: kind "ok" with data = msg; "missing" (no task
 -- record), "nomsg" (a hash without msg) or "wrongtype" (data = the record's Redis type), each with
@@ -36,6 +38,7 @@ for _ = 1, tonumber(ARGV[3]) do
   if keyType == "hash" then
     redis.pcall("HSET", key, "state", "active")
     redis.pcall("HDEL", key, "pending_since")
+    redis.pcall("HSET", key, "lease_owner", ARGV[4])
     local msg = redis.pcall("HGET", key, "msg")
     if type(msg) == "string" then
       table.insert(taken, id)

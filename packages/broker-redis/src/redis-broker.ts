@@ -15,6 +15,7 @@ import type {
   EnqueueResult,
   GroupStats,
   LeaseExtension,
+  LeaseFence,
   ListableState,
   Page,
   QueueLocation,
@@ -100,28 +101,35 @@ export class RedisBroker implements Broker {
     return this.guard('waitForTasks', () => this.consumer.waitForTasks(queues, timeout, signal));
   }
 
-  done(message: TaskMessage): Promise<void> {
-    return this.guard('done', () => this.consumer.done(message));
+  done(message: TaskMessage, fence?: LeaseFence): Promise<void> {
+    return this.guard('done', () => this.consumer.done(message, fence));
   }
 
-  markComplete(message: TaskMessage, completedAt: number): Promise<void> {
-    return this.guard('markComplete', () => this.consumer.markComplete(message, completedAt));
+  markComplete(message: TaskMessage, completedAt: number, fence?: LeaseFence): Promise<void> {
+    return this.guard('markComplete', () => this.consumer.markComplete(message, completedAt, fence));
   }
 
-  requeue(message: TaskMessage): Promise<void> {
-    return this.guard('requeue', () => this.consumer.requeue(message));
+  requeue(message: TaskMessage, fence?: LeaseFence): Promise<void> {
+    return this.guard('requeue', () => this.consumer.requeue(message, fence));
   }
 
   retry(message: TaskMessage, options: RetryOptions): Promise<void> {
     return this.guard('retry', () => this.consumer.retry(message, options));
   }
 
-  archive(message: TaskMessage, errorMessage: string): Promise<void> {
-    return this.guard('archive', () => this.consumer.archive(message, errorMessage));
+  archive(message: TaskMessage, errorMessage: string, fence?: LeaseFence): Promise<void> {
+    return this.guard('archive', () => this.consumer.archive(message, errorMessage, fence));
   }
 
-  extendLeases(queue: string, taskIds: readonly string[], leaseDuration: number): Promise<LeaseExtension> {
-    return this.guard('extendLeases', () => this.consumer.extendLeases(queue, taskIds, leaseDuration));
+  extendLeases(
+    queue: string,
+    taskIds: readonly string[],
+    leaseDuration: number,
+    leaseTokens?: ReadonlyMap<string, string>,
+  ): Promise<LeaseExtension> {
+    return this.guard('extendLeases', () =>
+      this.consumer.extendLeases(queue, taskIds, leaseDuration, leaseTokens),
+    );
   }
 
   writeResult(queue: string, taskId: string, result: Uint8Array): Promise<void> {

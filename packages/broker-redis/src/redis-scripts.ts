@@ -23,10 +23,20 @@ function commandName(script: LuaScriptName): string {
   return `q${script.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase())}`;
 }
 
-/** Makes every script callable on `connection` (idempotent). */
+/**
+ * Makes every script callable on `connection` (idempotent). On a cluster, the scripts are kept out of
+ * ioredis auto-pipelining: it routes a command by its first argument, which for a script with a variable
+ * number of keys is the key count, not a key, and would batch it with commands of another slot.
+ */
 export function defineScripts(connection: RedisConnection): void {
-  for (const script of Object.keys(luaScripts) as LuaScriptName[]) {
+  const names = (Object.keys(luaScripts) as LuaScriptName[]).map((script) => {
     connection.defineCommand(commandName(script), { lua: luaScripts[script] });
+    return commandName(script);
+  });
+  if (connection.isCluster) {
+    const options = connection.options as { autoPipeliningIgnoredCommands?: string[] };
+    const ignored = options.autoPipeliningIgnoredCommands ?? [];
+    options.autoPipeliningIgnoredCommands = [...new Set([...ignored, ...names])];
   }
 }
 

@@ -1,6 +1,7 @@
 /** `TaskConsumer` on Redis: what a server does with tasks, leases, groups and its own published state. */
 import {
   LeaseLostError,
+  type LeaseFence,
   TaskNotFoundError,
   ValidationError,
   type AggregationCheckOptions,
@@ -32,8 +33,17 @@ import { runScript, runScriptBuffer } from './redis-scripts';
 import { encodeServerInfo, encodeWorkerInfo } from './server-state-codec';
 import { decodeTaskMessage, encodeTaskMessage } from './task-message-codec';
 import { toUnixNanoseconds, toUnixSeconds, toWholeSeconds } from './unix-time';
+import { randomUUID } from 'node:crypto';
 
 type MalformedReading = Extract<RecordReading, { ok: false }>;
+
+/** The two fencing arguments every outcome script ends with: the lease token, and the expiry cutoff. */
+function fenceArguments(fence: LeaseFence | undefined): [string, string | number] {
+  return [
+    fence?.token ?? '',
+    fence?.expiredBy === undefined ? '' : toUnixSeconds(fence.expiredBy),
+  ];
+}
 
 function assertPositive(value: number, path: string): void {
   if (!Number.isFinite(value) || value <= 0) {
@@ -64,12 +74,13 @@ export class RedisTaskConsumer implements TaskConsumer {
       if (remaining <= 0) break;
       const keys = this.context.keys.queue(queue);
       const leaseExpiresAt = this.context.now() + options.leaseDuration;
+      const leaseToken = randomUUID();
       let reply: unknown;
       try {
         reply = await runScriptBuffer(this.connection, {
           script: 'dequeue',
           keys: [keys.pending, keys.paused, keys.active, keys.lease],
-          args: [toUnixSeconds(leaseExpiresAt), keys.taskPrefix, remaining],
+          args: [toUnixSeconds(leaseExpiresAt), keys.taskPrefix, remaining, leaseToken],
         });
       } catch (error) {
         // A broken queue (say, pending is not a list) must not stop the others; Redis being down must.
@@ -83,7 +94,7 @@ export class RedisTaskConsumer implements TaskConsumer {
       for (const triple of replyTuples(reply, 3)) {
         const reading = readRecord(queue, triple);
         if (reading.ok) {
-          tasks.push({ message: reading.message, leaseExpiresAt });
+          tasks.push({ message: reading.message, leaseExpiresAt, leaseToken });
         } else {
           await this.archiveMalformed(queue, reading);
           malformed.push({ queue, taskId: reading.taskId, reason: reading.reason });
@@ -125,7 +136,7 @@ export class RedisTaskConsumer implements TaskConsumer {
     });
   }
 
-  async done(message: TaskMessage): Promise<void> {
+  async done(message: TaskMessage, fence?: LeaseFence): Promise<void> {
     const keys = this.context.keys.queue(message.queue);
     const now = this.context.now();
     const scriptKeys = [
@@ -139,12 +150,12 @@ export class RedisTaskConsumer implements TaskConsumer {
     const done = await runScript(this.connection, {
       script: 'done',
       keys: scriptKeys,
-      args: [message.id, toUnixSeconds(now + statsTtlMilliseconds), maxInt64],
+      args: [message.id, toUnixSeconds(now + statsTtlMilliseconds), maxInt64, ...fenceArguments(fence)],
     });
     if (replyNumber(done) !== 1) throw new LeaseLostError(message.queue, message.id);
   }
 
-  async markComplete(message: TaskMessage, completedAt: number): Promise<void> {
+  async markComplete(message: TaskMessage, completedAt: number, fence?: LeaseFence): Promise<void> {
     const keys = this.context.keys.queue(message.queue);
     const now = this.context.now();
     const completed: TaskMessage = { ...message, completedAtUnixSeconds: toUnixSeconds(completedAt) };
@@ -166,17 +177,18 @@ export class RedisTaskConsumer implements TaskConsumer {
         completed.completedAtUnixSeconds + message.retentionSeconds,
         encodeTaskMessage(completed),
         maxInt64,
+        ...fenceArguments(fence),
       ],
     });
     if (replyNumber(done) !== 1) throw new LeaseLostError(message.queue, message.id);
   }
 
-  async requeue(message: TaskMessage): Promise<void> {
+  async requeue(message: TaskMessage, fence?: LeaseFence): Promise<void> {
     const keys = this.context.keys.queue(message.queue);
     const requeued = await runScript(this.connection, {
       script: 'requeue',
       keys: [keys.active, keys.lease, keys.pending, keys.task(message.id)],
-      args: [message.id, keys.notify, keys.queue],
+      args: [message.id, keys.notify, keys.queue, ...fenceArguments(fence)],
     });
     if (replyNumber(requeued) !== 1) throw new LeaseLostError(message.queue, message.id);
   }
@@ -209,12 +221,13 @@ export class RedisTaskConsumer implements TaskConsumer {
         toUnixSeconds(now + statsTtlMilliseconds),
         options.isFailure ? 1 : 0,
         maxInt64,
+        ...fenceArguments(options.fence),
       ],
     });
     if (replyNumber(moved) !== 1) throw new LeaseLostError(message.queue, message.id);
   }
 
-  async archive(message: TaskMessage, errorMessage: string): Promise<void> {
+  async archive(message: TaskMessage, errorMessage: string, fence?: LeaseFence): Promise<void> {
     const keys = this.context.keys.queue(message.queue);
     const now = this.context.now();
     const updated: TaskMessage = { ...message, errorMessage, lastFailedAtUnixSeconds: toUnixSeconds(now) };
@@ -239,6 +252,7 @@ export class RedisTaskConsumer implements TaskConsumer {
         toUnixSeconds(now + statsTtlMilliseconds),
         maxInt64,
         keys.taskPrefix,
+        ...fenceArguments(fence),
       ],
     });
     if (replyNumber(archived) !== 1) throw new LeaseLostError(message.queue, message.id);
@@ -248,14 +262,16 @@ export class RedisTaskConsumer implements TaskConsumer {
     queue: string,
     taskIds: readonly string[],
     leaseDuration: number,
+    leaseTokens?: ReadonlyMap<string, string>,
   ): Promise<LeaseExtension> {
     assertPositive(leaseDuration, 'leaseDuration');
     const leaseExpiresAt = this.context.now() + leaseDuration;
     if (taskIds.length === 0) return { leaseExpiresAt, lost: [] };
+    const keys = this.context.keys.queue(queue);
     const lost = await runScript(this.connection, {
       script: 'extend-lease',
-      keys: [this.context.keys.queue(queue).lease],
-      args: [toUnixSeconds(leaseExpiresAt), ...taskIds],
+      keys: [keys.lease, ...taskIds.map((id) => keys.task(id))],
+      args: [toUnixSeconds(leaseExpiresAt), ...taskIds.flatMap((id) => [id, leaseTokens?.get(id) ?? ''])],
     });
     return { leaseExpiresAt, lost: replyArray(lost).map(replyText) };
   }
