@@ -2,35 +2,36 @@
  * The Redis `Broker`: the four roles (producer, consumer, scheduler store, queue admin) over one
  * connection, each call's failures mapped to @q's typed errors.
  */
-import type {
-  AggregationCheckOptions,
-  AggregationSet,
-  Broker,
-  DailyStats,
-  DequeueOptions,
-  DequeueResult,
-  EnqueueManyOptions,
-  EnqueueManyResult,
-  EnqueueRequest,
-  EnqueueResult,
-  GroupStats,
-  LeaseExtension,
-  LeaseFence,
-  ListableState,
-  Page,
-  QueueLocation,
-  QueueStats,
-  RetryOptions,
-  SchedulerEnqueueEvent,
-  SchedulerEntrySnapshot,
-  SchedulerEntryState,
-  SchedulerIdentity,
-  ServerSnapshot,
-  ServerState,
-  StoreInfo,
-  StoredTask,
-  TaskMessage,
-  WorkerState,
+import {
+  ShutdownError,
+  type AggregationCheckOptions,
+  type AggregationSet,
+  type Broker,
+  type DailyStats,
+  type DequeueOptions,
+  type DequeueResult,
+  type EnqueueManyOptions,
+  type EnqueueManyResult,
+  type EnqueueRequest,
+  type EnqueueResult,
+  type GroupStats,
+  type LeaseExtension,
+  type LeaseFence,
+  type ListableState,
+  type Page,
+  type QueueLocation,
+  type QueueStats,
+  type RetryOptions,
+  type SchedulerEnqueueEvent,
+  type SchedulerEntrySnapshot,
+  type SchedulerEntryState,
+  type SchedulerIdentity,
+  type ServerSnapshot,
+  type ServerState,
+  type StoreInfo,
+  type StoredTask,
+  type TaskMessage,
+  type WorkerState,
 } from '@q/core';
 import type { RedisBrokerContext } from './redis-broker-context';
 import { toBrokerError } from './redis-errors';
@@ -301,6 +302,9 @@ export class RedisBroker implements Broker {
   }
 
   private async guard<Result>(operation: string, run: () => Promise<Result>): Promise<Result> {
+    if (this.closing) {
+      throw new ShutdownError(`The Redis broker is closed; ${operation} was refused. Create a new broker.`);
+    }
     try {
       return await run();
     } catch (error) {

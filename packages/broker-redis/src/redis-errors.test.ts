@@ -4,6 +4,7 @@ import {
   BrokerUnavailableError,
   DuplicateTaskError,
   QError,
+  ShutdownError,
 } from '@q/core';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
@@ -85,7 +86,7 @@ describe('errors from a real Redis', () => {
     }
   });
 
-  it('maps calls after close to BrokerUnavailableError', async () => {
+  it('refuses calls after close with ShutdownError', async () => {
     const broker = createRedisBroker({ url: redisUrl(), prefix: uniquePrefix() });
     await broker.ping();
     await broker.close();
@@ -93,8 +94,8 @@ describe('errors from a real Redis', () => {
     const error = await broker
       .dequeue(['default'], { count: 1, leaseDuration: 1000 })
       .catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(BrokerUnavailableError);
-    expect(QError.is(error)).toBe(true);
+    expect(error).toBeInstanceOf(ShutdownError);
+    expect((error as Error).message).toMatch(/closed/);
   });
 
   it('never puts the password into errors', async () => {

@@ -3,7 +3,7 @@
  * notify channels on which producers announce new work. Channels stay subscribed until `close()`, since
  * a server listens to the same few channels for its whole life.
  */
-import type { Logger } from '@q/core';
+import { ShutdownError, type Logger } from '@q/core';
 import type { Cluster, Redis } from 'ioredis';
 import { connectionErrorLogger } from './connection-error-logger';
 import type { RedisConnection } from './redis-scripts';
@@ -74,7 +74,7 @@ export class RedisSubscriber {
   }
 
   private open(): RedisConnection {
-    if (this.closed) throw new Error('The broker is closed; create a new one to subscribe.');
+    if (this.closed) throw new ShutdownError('The Redis broker is closed; create a new one to subscribe.');
     if (this.connection) return this.connection;
     const connection: RedisConnection = this.source.isCluster
       ? (this.source as Cluster).duplicate([], { enableAutoPipelining: false })

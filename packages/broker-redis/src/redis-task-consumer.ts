@@ -1,4 +1,5 @@
 /** `TaskConsumer` on Redis: what a server does with tasks, leases, groups and its own published state. */
+import { randomUUID } from 'node:crypto';
 import {
   LeaseLostError,
   type LeaseFence,
@@ -33,16 +34,12 @@ import { runScript, runScriptBuffer } from './redis-scripts';
 import { encodeServerInfo, encodeWorkerInfo } from './server-state-codec';
 import { decodeTaskMessage, encodeTaskMessage } from './task-message-codec';
 import { toUnixNanoseconds, toUnixSeconds, toWholeSeconds } from './unix-time';
-import { randomUUID } from 'node:crypto';
 
 type MalformedReading = Extract<RecordReading, { ok: false }>;
 
 /** The two fencing arguments every outcome script ends with: the lease token, and the expiry cutoff. */
 function fenceArguments(fence: LeaseFence | undefined): [string, string | number] {
-  return [
-    fence?.token ?? '',
-    fence?.expiredBy === undefined ? '' : toUnixSeconds(fence.expiredBy),
-  ];
+  return [fence?.token ?? '', fence?.expiredBy === undefined ? '' : toUnixSeconds(fence.expiredBy)];
 }
 
 function assertPositive(value: number, path: string): void {
