@@ -58,6 +58,26 @@ export interface LeasedTask {
   message: TaskMessage;
   /** When the lease ends unless extended. */
   leaseExpiresAt: number;
+  /**
+   * Names this lease among every lease the task will ever have (absent from brokers that do not fence).
+   * Pass it back with each outcome (`LeaseFence.token`): once the task was recovered and taken again, a
+   * write from the worker that lost this lease is refused even though the task is leased again.
+   */
+  leaseToken?: string;
+}
+
+/**
+ * Which lease an outcome write must still hold. Without a fence the broker only checks that the task is
+ * leased at all, which a task recovered and taken again by another worker also is.
+ */
+export interface LeaseFence {
+  /** The `leaseToken` the dequeue returned: refused unless the task's current lease is this one. */
+  token?: string;
+  /**
+   * For the recoverer: refused unless the lease ended at or before this time (Unix ms), so that a task
+   * taken again after another server recovered it is not recovered a second time.
+   */
+  expiredBy?: number;
 }
 
 /** A record the broker could not decode; it has already been archived with `reason` when possible. */
@@ -85,6 +105,8 @@ export interface RetryOptions {
   errorMessage: string;
   /** When false, the attempt does not count as a failure: `retried` and the failed counters stay. */
   isFailure: boolean;
+  /** The lease the write must still hold. */
+  fence?: LeaseFence;
 }
 
 export interface LeaseExtension {
@@ -166,16 +188,27 @@ export interface TaskConsumer {
    * (producers that do not signal, such as Go Asynq, are found by the next dequeue).
    */
   waitForTasks(queues: readonly string[], timeout: number, signal?: AbortSignal): Promise<boolean>;
+  // The outcome writes below throw `LeaseLostError` when the task is not leased, or not by `fence`.
+
   /** Success without retention, and revocation: deletes the task and counts it processed. */
-  done(message: TaskMessage): Promise<void>;
+  done(message: TaskMessage, fence?: LeaseFence): Promise<void>;
   /** Success with retention: keeps the task as completed until `completedAt + retention`. */
-  markComplete(message: TaskMessage, completedAt: number): Promise<void>;
+  markComplete(message: TaskMessage, completedAt: number, fence?: LeaseFence): Promise<void>;
   /** Puts an unfinished active task back at the head of pending without spending a retry. */
-  requeue(message: TaskMessage): Promise<void>;
+  requeue(message: TaskMessage, fence?: LeaseFence): Promise<void>;
   retry(message: TaskMessage, options: RetryOptions): Promise<void>;
   /** Archives the task with `errorMessage` as its last error, counting it processed and failed. */
-  archive(message: TaskMessage, errorMessage: string): Promise<void>;
-  extendLeases(queue: string, taskIds: readonly string[], leaseDuration: number): Promise<LeaseExtension>;
+  archive(message: TaskMessage, errorMessage: string, fence?: LeaseFence): Promise<void>;
+  /**
+   * Extends the leases of `taskIds`; with `leaseTokens` (task id -> token), only those still held under
+   * that token. The others are reported lost.
+   */
+  extendLeases(
+    queue: string,
+    taskIds: readonly string[],
+    leaseDuration: number,
+    leaseTokens?: ReadonlyMap<string, string>,
+  ): Promise<LeaseExtension>;
   writeResult(queue: string, taskId: string, result: Uint8Array): Promise<void>;
   /**
    * Active tasks whose lease ended before `cutoff`, and active tasks with no lease at all (left by a

@@ -11,6 +11,7 @@ export type {
   EnqueueResult,
   GroupStats,
   LeaseExtension,
+  LeaseFence,
   LeasedTask,
   ListableState,
   MalformedRecord,

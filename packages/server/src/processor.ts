@@ -3,9 +3,11 @@
  * handler with an abort signal, records the outcome the way Go Asynq does, and keeps the leases of
  * running tasks alive. A slot is free only once its handler has settled, so concurrency is strict.
  */
+import { setMaxListeners } from 'node:events';
 import {
   BrokerUnavailableError,
   type DequeueResult,
+  type LeaseFence,
   LeaseLostError,
   type LeasedTask,
   type TaskMessage,
@@ -34,6 +36,8 @@ export interface ActiveTask {
   /** When the handler's time runs out, and whether its timeout or its deadline ends it. */
   readonly deadline: TaskDeadline;
   readonly controller: AbortController;
+  /** Every outcome write carries it, so that the broker refuses it once another worker holds the task. */
+  readonly fence: LeaseFence;
   /** The lease end as last confirmed by the broker. */
   leaseExpiresAt: number;
   /** The handler returned or threw. */
@@ -55,6 +59,10 @@ export interface ProcessorOptions {
   onOverdue: (task: ActiveTask) => void;
 }
 
+function fenceOf(leased: LeasedTask): LeaseFence {
+  return leased.leaseToken === undefined ? {} : { token: leased.leaseToken };
+}
+
 /** How long a broker call in normal operation may take before it counts as failed. */
 const brokerCallTimeout = 10_000;
 /** A dequeue unanswered for this long means the broker is unreachable (it normally takes milliseconds). */
@@ -65,7 +73,7 @@ const overdueGracePeriod = 1000;
 const fetchErrorLogInterval = 10_000;
 
 export class Processor {
-  /** Every task holding a slot. */
+  /** Every task taken from the broker whose handler runs or whose outcome is being written. */
   readonly active = new Set<ActiveTask>();
   /** The last time the fetch loop went round (it goes round at least every `taskCheckInterval`). */
   lastFetchAt: number | undefined;
@@ -78,6 +86,8 @@ export class Processor {
   private fetchController: AbortController | undefined;
   private fetchLoop: Promise<void> = Promise.resolve();
   private readonly slotListeners = new Set<() => void>();
+  /** Tasks whose handler has not settled: each holds one of the `concurrency` slots. */
+  private slotsTaken = 0;
   /** Aborted once the shutdown deadline passed: outcome writes stop retrying. */
   private readonly closing = new AbortController();
   private lastFetchErrorLog = 0;
@@ -90,6 +100,8 @@ export class Processor {
     this.reachability = reachability;
     this.onOverdue = onOverdue;
     this.queueOrder = createQueueOrder(options.queues, options.strictPriority);
+    // Every outcome being written listens for the shutdown deadline: as many listeners as tasks in flight.
+    setMaxListeners(0, this.closing.signal);
   }
 
   get fetching(): boolean {
@@ -178,9 +190,13 @@ export class Processor {
     await Promise.all(
       [...byQueue].map(async ([queue, entries]) => {
         const ids = [...new Set(entries.map((entry) => entry.message.id))];
+        const tokens = new Map<string, string>();
+        for (const entry of entries) {
+          if (entry.fence.token !== undefined) tokens.set(entry.message.id, entry.fence.token);
+        }
         try {
           const extension = await withTimeout(
-            broker.extendLeases(queue, ids, leaseDuration),
+            broker.extendLeases(queue, ids, leaseDuration, tokens.size > 0 ? tokens : undefined),
             Math.min(brokerCallTimeout, leaseDuration / 2),
             'extendLeases',
           );
@@ -222,7 +238,7 @@ export class Processor {
   private async fetchOnce(signal: AbortSignal, backoff: Backoff): Promise<void> {
     this.lastFetchAt = Date.now();
     const { broker, concurrency, leaseDuration, taskCheckInterval, logger } = this.options;
-    const free = concurrency - this.active.size;
+    const free = concurrency - this.slotsTaken;
     if (free <= 0) {
       await this.waitForSlot(taskCheckInterval, signal);
       return;
@@ -328,12 +344,14 @@ export class Processor {
     const { broker, logger } = this.options;
     await Promise.all(
       result.tasks.map((leased) =>
-        withTimeout(broker.requeue(leased.message), 1000, 'requeue').catch((error: unknown) => {
-          logger.warn(
-            { taskId: leased.message.id, error: error instanceof Error ? error.message : String(error) },
-            'could not hand back a task dequeued after the server stopped fetching; the recoverer will retry it',
-          );
-        }),
+        withTimeout(broker.requeue(leased.message, fenceOf(leased)), 1000, 'requeue').catch(
+          (error: unknown) => {
+            logger.warn(
+              { taskId: leased.message.id, error: error instanceof Error ? error.message : String(error) },
+              'could not hand back a task dequeued after the server stopped fetching; the recoverer will retry it',
+            );
+          },
+        ),
       ),
     );
   }
@@ -377,6 +395,7 @@ export class Processor {
       startedAt: now,
       deadline: computeTaskDeadline(leased.message, now),
       controller: new AbortController(),
+      fence: fenceOf(leased),
       leaseExpiresAt: leased.leaseExpiresAt,
       settled: false,
       decided: false,
@@ -385,6 +404,7 @@ export class Processor {
       abortedAt: undefined,
     };
     this.active.add(entry);
+    this.slotsTaken += 1;
     void this.execute(entry)
       .catch((error: unknown) => {
         this.options.logger.error(
@@ -393,9 +413,25 @@ export class Processor {
         );
       })
       .finally(() => {
+        this.settle(entry);
         this.active.delete(entry);
-        for (const listener of [...this.slotListeners]) listener();
+        this.notifySlotListeners();
       });
+  }
+
+  /**
+   * The handler settled (or will never run): its slot is free. The outcome may still be on its way to
+   * the broker; that does not hold a slot, so that acknowledgements overlap with the next tasks.
+   */
+  private settle(entry: ActiveTask): void {
+    if (entry.settled) return;
+    entry.settled = true;
+    this.slotsTaken -= 1;
+    this.notifySlotListeners();
+  }
+
+  private notifySlotListeners(): void {
+    for (const listener of [...this.slotListeners]) listener();
   }
 
   private async execute(entry: ActiveTask): Promise<void> {
@@ -406,7 +442,7 @@ export class Processor {
     try {
       task = taskFromMessage(message, codec);
     } catch (error) {
-      entry.settled = true;
+      this.settle(entry);
       const reason = error instanceof Error ? error.message : String(error);
       await this.recordFailure(
         entry,
@@ -425,7 +461,7 @@ export class Processor {
           });
     if (entry.deadline.at <= Date.now()) {
       // Go Asynq does not start a handler whose context is already done.
-      entry.settled = true;
+      this.settle(entry);
       await this.recordFailure(entry, deadlineError(), task);
       return;
     }
@@ -448,11 +484,11 @@ export class Processor {
       await this.handler.processTask(task, context);
     })().then(
       () => {
-        entry.settled = true;
+        this.settle(entry);
         return undefined;
       },
       (thrown: unknown) => {
-        entry.settled = true;
+        this.settle(entry);
         return toError(thrown);
       },
     );
@@ -540,7 +576,9 @@ export class Processor {
     const { message } = entry;
     const { broker, logger } = this.options;
     const written = await this.write(entry, 'done', () =>
-      message.retentionSeconds > 0 ? broker.markComplete(message, Date.now()) : broker.done(message),
+      message.retentionSeconds > 0
+        ? broker.markComplete(message, Date.now(), entry.fence)
+        : broker.done(message, entry.fence),
     );
     if (written) logger.debug({ taskId: message.id, type: message.type, queue: message.queue }, 'task done');
   }
@@ -569,7 +607,7 @@ export class Processor {
         });
     }
     if (RevokeTask.is(error)) {
-      if (await this.write(entry, 'done', () => broker.done(message)))
+      if (await this.write(entry, 'done', () => broker.done(message, entry.fence)))
         logger.info(fields, 'task revoked and deleted');
       return;
     }
@@ -578,7 +616,7 @@ export class Processor {
       const why = SkipRetry.is(error)
         ? 'retry skipped'
         : `retries exhausted (${message.retried}/${message.maxRetry})`;
-      if (await this.write(entry, 'archive', () => broker.archive(message, errorMessage))) {
+      if (await this.write(entry, 'archive', () => broker.archive(message, errorMessage, entry.fence))) {
         logger.warn({ ...fields, why }, 'task failed and was archived');
       }
       return;
@@ -605,7 +643,7 @@ export class Processor {
     const processAt = retryAt(Date.now(), delay);
     if (
       await this.write(entry, 'retry', () =>
-        broker.retry(message, { processAt, errorMessage, isFailure: failure }),
+        broker.retry(message, { processAt, errorMessage, isFailure: failure, fence: entry.fence }),
       )
     ) {
       logger.info(
@@ -613,6 +651,29 @@ export class Processor {
         'task failed and will be retried',
       );
     }
+  }
+
+  /**
+   * An outcome write given up on (the lease ended, or shutdown) may still reach the broker when it comes
+   * back; the broker's lease fencing decides. Says what happened, since no one else waits for it.
+   */
+  private reportLateWrite(write: Promise<void>, fields: Record<string, string>): void {
+    const { logger } = this.options;
+    write.then(
+      () =>
+        logger.warn(
+          fields,
+          'a late outcome write reached the broker and was accepted (no other worker held the task)',
+        ),
+      (error: unknown) => {
+        if (error instanceof LeaseLostError) {
+          logger.warn(
+            { ...fields, error: error.message },
+            'a late outcome write was refused by the broker: the lease had passed on (fencing)',
+          );
+        }
+      },
+    );
   }
 
   /**
@@ -642,7 +703,11 @@ export class Processor {
           return false;
         }
         // One attempt at a time: an attempt queued while Redis is unreachable still runs when it returns.
-        const settlement = await settleWithin(call(), remaining, this.closing.signal);
+        const attemptWrite = call();
+        const settlement = await settleWithin(attemptWrite, remaining, this.closing.signal);
+        if (settlement.status === 'timeout' || settlement.status === 'aborted') {
+          this.reportLateWrite(attemptWrite, fields);
+        }
         if (settlement.status === 'fulfilled') {
           this.reachability.succeeded();
           return true;

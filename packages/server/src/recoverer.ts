@@ -29,11 +29,14 @@ export function createRecoverer({ options, processor, reachability, callTimeout 
   const queues = Object.keys(options.queues);
 
   const recover = async (message: TaskMessage, now: number): Promise<void> => {
+    // Only the lease that was found expired: if another server recovered the task meanwhile and it was
+    // taken again, its new lease is not expired and the write is refused.
+    const fence = { expiredBy: now };
     const error = new Error(leaseExpiredMessage);
     error.name = 'LeaseExpiredError';
     const fields = { taskId: message.id, type: message.type, queue: message.queue };
     if (message.retried >= message.maxRetry) {
-      await withTimeout(broker.archive(message, leaseExpiredMessage), callTimeout, 'archive');
+      await withTimeout(broker.archive(message, leaseExpiredMessage, fence), callTimeout, 'archive');
       logger.warn(fields, 'recovered a task whose lease expired; its retries were spent, so it was archived');
       return;
     }
@@ -52,7 +55,12 @@ export function createRecoverer({ options, processor, reachability, callTimeout 
       // Counted as a failure, as the processor does.
     }
     await withTimeout(
-      broker.retry(message, { processAt: retryAt(now, delay), errorMessage: leaseExpiredMessage, isFailure }),
+      broker.retry(message, {
+        processAt: retryAt(now, delay),
+        errorMessage: leaseExpiredMessage,
+        isFailure,
+        fence,
+      }),
       callTimeout,
       'retry',
     );

@@ -198,9 +198,11 @@ export class Server extends EventEmitter<ServerEvents> {
     return this.lastSignal;
   }
 
-  /** Every task holding a slot, including overdue ones. */
+  /** Every task whose handler has not settled (each holds a slot), including overdue ones. */
   runningTasks(): RunningTask[] {
-    return [...(this.processor?.active ?? [])].map((entry) => this.describeTask(entry));
+    return [...(this.processor?.active ?? [])]
+      .filter((entry) => !entry.settled)
+      .map((entry) => this.describeTask(entry));
   }
 
   /**
@@ -434,7 +436,7 @@ export class Server extends EventEmitter<ServerEvents> {
           return;
         }
         try {
-          await withTimeout(broker.requeue(message), requeueBudget, 'requeue');
+          await withTimeout(broker.requeue(message, entry.fence), requeueBudget, 'requeue');
           logger.info(fields, 'put an unfinished task back at the head of pending');
         } catch (error) {
           logger.warn(
