@@ -25,7 +25,7 @@ import { defaultRetryDelay } from './retry-delay';
  */
 export type ServerBroker = TaskConsumer &
   Partial<Pick<TaskProducer, 'enqueue'>> &
-  Partial<Pick<QueueAdmin, 'queueStats'>> & { ping?(): Promise<void> };
+  Partial<Pick<QueueAdmin, 'queueStats' | 'storeInfo'>> & { ping?(): Promise<void> };
 
 /** Decides how long to wait before the next attempt. Return milliseconds or a duration string. */
 export type RetryDelayFunction = (retried: number, error: Error, task: Task) => Duration;

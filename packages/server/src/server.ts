@@ -21,6 +21,7 @@ import { createJanitor } from './janitor';
 import { PeriodicTask } from './periodic-task';
 import { type ActiveTask, Processor } from './processor';
 import { createRecoverer } from './recoverer';
+import { createStoreWatch } from './store-watch';
 import { type ResolvedServerOptions, type ServerOptions, resolveServerOptions } from './server-options';
 import { sleep, withTimeout } from './timing';
 
@@ -278,6 +279,8 @@ export class Server extends EventEmitter<ServerEvents> {
         createForwarder(options, reachability, brokerCallTimeout),
       ),
       periodic('janitor', options.janitorInterval, createJanitor(options, reachability, brokerCallTimeout)),
+      // An evicting maxmemory policy is reported at start; a restart that lost the data, when seen.
+      periodic('store watch', options.heartbeatInterval, createStoreWatch(options, brokerCallTimeout), true),
     ];
     if (options.groupAggregator) {
       this.background.push(
