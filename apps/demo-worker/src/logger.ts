@@ -9,10 +9,14 @@ import pretty from 'pino-pretty';
 export function createLogger(environment = process.env): Logger {
   const level = environment.LOG_LEVEL ?? 'info';
   const format = environment.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json');
-  if (format === 'json') return pino({ level, timestamp: pino.stdTimeFunctions.isoTime });
   // Synchronous, so that the last lines before the process exits are not lost.
+  const destination = pino.destination({ fd: 1, sync: true });
+  // Once the terminal is closed (SIGHUP), every write fails with EIO: drop the lines instead of
+  // crashing, so that the graceful shutdown the hang-up started can finish the running tasks.
+  destination.on('error', () => undefined);
+  if (format === 'json') return pino({ level, timestamp: pino.stdTimeFunctions.isoTime }, destination);
   const stream = pretty({
-    sync: true,
+    destination,
     singleLine: true,
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'hostname',

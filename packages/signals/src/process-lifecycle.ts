@@ -4,6 +4,7 @@
  * process only through `ProcessLike`, so that tests can send it signals without sending them to themselves.
  */
 import type { Logger } from '@q/core';
+import type { TerminalOwner } from './closed-terminal-guard';
 import type { ResolvedRunOptions } from './run-options';
 import type { ServerLike, ServerStateChange } from './server-like';
 import { signalActions, type SignalAction } from './signal-actions';
@@ -17,6 +18,8 @@ export interface ProcessLike {
   on(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
   removeListener(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
   exit(code: number): void;
+  /** The process whose terminal may hang up: guarded against write errors once SIGHUP has come. */
+  readonly terminal?: TerminalOwner;
 }
 
 /** How a `run()` ended. */
@@ -35,6 +38,8 @@ export interface LifecycleEnvironment {
   now?: () => number;
   /** Called once when the run is over, before the process exits: stops what `run()` started. */
   onFinish?: () => void;
+  /** Called on SIGHUP before anything is logged: the terminal may be gone. */
+  onHangup?: () => void;
 }
 
 type Phase = 'starting' | 'running' | 'draining' | 'forced' | 'finished';
@@ -61,6 +66,7 @@ export class ProcessLifecycle {
   #stateSince: number;
   readonly #onStateChange = (change: ServerStateChange): void => this.#handleStateChange(change);
   readonly #onFinish: () => void;
+  readonly #onHangup: () => void;
 
   constructor(server: ServerLike<never>, options: ResolvedRunOptions, environment: LifecycleEnvironment) {
     this.#server = server;
@@ -69,6 +75,7 @@ export class ProcessLifecycle {
     this.#logger = options.logger;
     this.#now = environment.now ?? Date.now;
     this.#onFinish = environment.onFinish ?? (() => undefined);
+    this.#onHangup = environment.onHangup ?? (() => undefined);
     this.#stateSince = this.#now();
     this.#watchdog = new Watchdog((reason) => this.#watchdogExpired(reason), this.#now);
     this.#finished = new Promise((resolve) => {
@@ -136,6 +143,13 @@ export class ProcessLifecycle {
   /** Handles one received signal. Never throws: a throwing signal listener would crash the process. */
   handleSignal(signal: NodeJS.Signals, action: SignalAction): void {
     const receivedAt = this.#now();
+    if (action === 'hangup') {
+      try {
+        this.#onHangup();
+      } catch {
+        // Guarding the terminal is best effort; the shutdown below is what matters.
+      }
+    }
     const stateBefore = this.#server.state;
     let outcome: string;
     try {

@@ -164,6 +164,38 @@ describe('run', () => {
     await expect(finished).resolves.toMatchObject({ exitCode: 0, forced: false, signal: 'SIGHUP' });
   });
 
+  it('shuts down gracefully on HUP even when every log line throws (the terminal is gone)', async () => {
+    const throwing = (): void => {
+      throw Object.assign(new Error('write EIO'), { code: 'EIO' });
+    };
+    const terminal = Object.assign(new EventEmitter(), {
+      stdout: new EventEmitter(),
+      stderr: new EventEmitter(),
+      exitCodes: [] as number[],
+      exit(code: number) {
+        terminal.exitCodes.push(code);
+      },
+    });
+    const server = new FakeServer();
+    const processLike = Object.assign(new FakeProcess(), { terminal });
+    const finished = runInProcess(
+      server,
+      'handler',
+      { exitProcess: false, logger: { debug: throwing, info: throwing, warn: throwing, error: throwing } },
+      processLike,
+    );
+    await vi.waitFor(() => expect(server.state).toBe('running'));
+    processLike.send('SIGHUP');
+    const writeError = Object.assign(new Error('write EIO'), { code: 'EIO' });
+    expect(() => terminal.stdout.emit('error', writeError)).not.toThrow();
+    terminal.emit('uncaughtException', writeError);
+    expect(terminal.exitCodes).toEqual([]);
+    terminal.emit('uncaughtException', new TypeError('a real bug'));
+    expect(terminal.exitCodes).toEqual([1]);
+    expect(server.shutdownCalls).toEqual([{ timeout: 1000 }]);
+    await expect(finished).resolves.toMatchObject({ exitCode: 0, signal: 'SIGHUP' });
+  });
+
   it('writes a state dump on USR2 and changes nothing', async () => {
     const { server, processLike, logger, finished } = await startRun();
     server.tasks = [
@@ -303,7 +335,7 @@ describe('run', () => {
   it('serves /healthz and /readyz on 127.0.0.1 that fail while quiet, draining or stuck', async () => {
     const { server, processLike, logger, finished } = await startRun({
       health: { port: 0 },
-      fetchStaleAfter: 200,
+      fetchStaleAfter: 1000,
     });
     const url = logger.lines.find((line) => typeof line.fields.health === 'string')?.fields.health as string;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -333,7 +365,7 @@ describe('run', () => {
 
     // The fetch loop stops going round: once fetchStaleAfter has passed since its last run, both probes fail.
     server.lastFetchAt = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     expect(await probe('/healthz')).toMatchObject({
       status: 503,
       body: { reasons: [expect.stringMatching(/fetch loop has not run/)] },

@@ -3,7 +3,9 @@
  * starts the server, and resolves (or exits the process) once the shutdown has finished; the watchdog makes
  * sure that a shutdown which cannot finish still ends the process, loudly and with a non-zero code.
  */
+import { guardClosedTerminal } from './closed-terminal-guard';
 import { checkHealth } from './health-check';
+import { neverThrowingLogger } from './never-throwing-logger';
 import { startHealthEndpoint, type HealthEndpoint } from './health-endpoint';
 import { ProcessLifecycle, type ProcessLike, type RunResult } from './process-lifecycle';
 import { resolveRunOptions, type RunOptions } from './run-options';
@@ -27,7 +29,14 @@ export function run<Handler>(
   handler: Handler,
   options: RunOptions = {},
 ): Promise<RunResult> {
-  return runInProcess(server, handler, options, process);
+  return runInProcess(server, handler, options, {
+    pid: process.pid,
+    platform: process.platform,
+    on: (signal, listener) => process.on(signal, listener),
+    removeListener: (signal, listener) => process.removeListener(signal, listener),
+    exit: (code) => process.exit(code),
+    terminal: process,
+  });
 }
 
 /** `run()` against any `ProcessLike`: tests pass a fake one to send signals without sending them for real. */
@@ -38,6 +47,7 @@ export async function runInProcess<Handler>(
   processLike: ProcessLike,
 ): Promise<RunResult> {
   const resolved = resolveRunOptions(options, server);
+  resolved.logger = neverThrowingLogger(resolved.logger);
   const { logger } = resolved;
   let monitor: ServerMonitor | undefined;
   let health: HealthEndpoint | undefined;
@@ -46,6 +56,9 @@ export async function runInProcess<Handler>(
     onFinish: () => {
       monitor?.stop();
       health?.close().catch(() => undefined);
+    },
+    onHangup: () => {
+      if (processLike.terminal) guardClosedTerminal(processLike.terminal, logger);
     },
   });
   lifecycle.install();

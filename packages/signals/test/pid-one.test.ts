@@ -32,7 +32,7 @@ describe('the worker as PID 1', () => {
     'S7: SIGTERM to PID 1 behaves as S1: no dequeue after it, all 50 complete, exit 0 within 3 s',
     async () => {
       await checkGracefulTerm('S7', inject('redisUrl'), {
-        wrapper: ['unshare', '--pid', '--fork', '--kill-child'],
+        wrapCommand: (command) => ['unshare', '--pid', '--fork', '--kill-child', ...command],
         signalTarget: unshareChild,
         expectedPid: 1,
       });

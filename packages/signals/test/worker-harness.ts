@@ -46,26 +46,25 @@ export interface WorkerHandle {
   kill(): void;
 }
 
+/** Quotes `word` for a POSIX shell. */
+export function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
 export function uniquePrefix(name: string): string {
   return `q-signals-test-${name}-${randomUUID().slice(0, 8)}`;
 }
 
 export interface SpawnOptions {
-  /** The command to put in front of `node`, e.g. `['unshare', '--pid', '--fork']`. */
-  wrapper?: string[];
+  /** Wraps the worker's command line, e.g. in `unshare --pid --fork` or `script` (a terminal). */
+  wrapCommand?: (command: string[]) => string[];
   /** The pid to send signals to, when the wrapper's child is not the worker itself. */
   signalTarget?: (child: ChildProcess) => number;
 }
 
 export function spawnWorker(config: WorkerConfig, options: SpawnOptions = {}): WorkerHandle {
-  const command = [
-    ...(options.wrapper ?? []),
-    process.execPath,
-    '--conditions=@q/source',
-    '--import',
-    'tsx',
-    workerScript,
-  ];
+  const worker = [process.execPath, '--conditions=@q/source', '--import', 'tsx', workerScript];
+  const command = options.wrapCommand ? options.wrapCommand(worker) : worker;
   const child = spawn(command[0]!, command.slice(1), {
     cwd: repositoryRoot,
     env: { ...process.env, Q_TEST_WORKER: JSON.stringify(config) },
@@ -79,7 +78,8 @@ export function spawnWorker(config: WorkerConfig, options: SpawnOptions = {}): W
     buffered += chunk.toString();
     let newline = buffered.indexOf('\n');
     while (newline >= 0) {
-      const text = buffered.slice(0, newline);
+      // A terminal (see `script`) ends lines with \r\n.
+      const text = buffered.slice(0, newline).trim();
       buffered = buffered.slice(newline + 1);
       newline = buffered.indexOf('\n');
       if (!text.startsWith('{')) continue;

@@ -41,8 +41,13 @@ function write(level: string, fieldsOrMessage: Record<string, unknown> | string,
     { level, time: Date.now(), pid: process.pid, ...fields, msg: text },
     (_key, value: unknown) => (value instanceof Error ? value.message : value),
   );
-  // Synchronous, so that nothing is lost when run() exits the process.
-  writeSync(1, line + '\n');
+  // Synchronous, so that nothing is lost when run() exits the process. A line that cannot be written
+  // (the terminal is closed) is dropped, as pino does: a logger must never throw at its caller.
+  try {
+    writeSync(1, line + '\n');
+  } catch {
+    return;
+  }
 }
 
 const logger: Logger = {
