@@ -8,6 +8,7 @@ import {
   emptyDashboardData,
   initialDashboardState,
   parseKeys,
+  taskListKey,
   type DashboardData,
   type DashboardState,
 } from './dashboard-state';
@@ -121,16 +122,9 @@ async function runDashboard({ inspector, heading, context }: DashboardRun): Prom
         before.page !== state.page ||
         before.taskId !== state.taskId;
       if (moved) {
-        // Show the new place at once with what is known, then read it.
-        const sameList =
-          before.queue === state.queue &&
-          before.stateIndex === state.stateIndex &&
-          before.page === state.page;
-        data = {
-          ...data,
-          tasks: sameList ? data.tasks : [],
-          task: before.taskId === state.taskId ? data.task : undefined,
-        };
+        // Show the new place at once ("Reading..."), then read it.
+        if (taskListKey(before) !== taskListKey(state)) data = { ...data, tasks: [], tasksFor: undefined };
+        if (before.taskId !== state.taskId) data = { ...data, task: undefined, taskFor: undefined };
         refresh();
       }
       draw();
@@ -168,8 +162,9 @@ export async function fetchDashboard(
     tasks: [],
     fetchedAt: Date.now(),
   };
-  if (state.view === 'tasks' && state.queue) {
+  if ((state.view === 'tasks' || state.view === 'task') && state.queue) {
     const taskState = dashboardTaskStates[state.stateIndex]!;
+    data.tasksFor = taskListKey(state);
     if (taskState === 'aggregating') {
       const groups = await inspector.groups(state.queue);
       const all = await Promise.all(
@@ -191,6 +186,7 @@ export async function fetchDashboard(
     }
   }
   if (state.view === 'task' && state.queue && state.taskId) {
+    data.taskFor = state.taskId;
     data.task = await inspector.getTaskInfo(state.queue, state.taskId).catch((error: unknown) => {
       if (isNotFound(error)) return undefined;
       throw error;

@@ -41,8 +41,12 @@ export interface DashboardData {
   servers: ServerInfo[];
   /** The page of tasks of the tasks view. */
   tasks: TaskInfo[];
+  /** Which list `tasks` holds (see `taskListKey`); the list shown is still loading when it differs. */
+  tasksFor?: string;
   /** The task of the task view; undefined when it is gone. */
   task?: TaskInfo;
+  /** The id `task` was read for; the task is still loading when it differs from the state's. */
+  taskFor?: string;
   /** Why the last refresh failed, if it did. */
   error?: string;
   /** When the data was read (Unix ms). */
@@ -61,6 +65,11 @@ export type DashboardKey =
   | 'refresh'
   | 'help'
   | 'quit';
+
+/** Names the list of tasks a state shows: queue, tab and page. */
+export function taskListKey(state: DashboardState): string {
+  return `${state.queue ?? ''}\u0000${state.stateIndex}\u0000${state.page}`;
+}
 
 export function initialDashboardState(): DashboardState {
   return {

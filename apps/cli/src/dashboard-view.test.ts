@@ -1,6 +1,6 @@
 import type { TaskInfo } from '@q/core';
 import { describe, expect, it } from 'vitest';
-import { emptyDashboardData, initialDashboardState } from './dashboard-state';
+import { emptyDashboardData, initialDashboardState, taskListKey } from './dashboard-state';
 import { renderDashboard } from './dashboard-view';
 
 // eslint-disable-next-line no-control-regex
@@ -37,7 +37,7 @@ describe('renderDashboard', () => {
     const lines = plain(
       renderDashboard(
         state,
-        { ...emptyDashboardData(), tasks: [task], fetchedAt: 0 },
+        { ...emptyDashboardData(), tasks: [task], tasksFor: taskListKey(state), fetchedAt: 0 },
         { columns: 120, rows: 14 },
         heading,
       ),

@@ -1,7 +1,7 @@
 /** Draws the dashboard as lines of text for a terminal of a given size. Pure: no terminal access. */
 import type { TaskInfo } from '@q/core';
 import { serverStateOf } from '@q/inspector';
-import { dashboardTaskStates, type DashboardData, type DashboardState } from './dashboard-state';
+import { dashboardTaskStates, taskListKey, type DashboardData, type DashboardState } from './dashboard-state';
 import { printableBytes } from './output';
 import { formatDuration, formatRelative, formatTime, formatTimeAndRelative } from './time-format';
 
@@ -168,6 +168,10 @@ function tasksView(state: DashboardState, data: DashboardData, rows: number, now
     { text: tabs },
     { text: '' },
   ];
+  if (data.tasksFor !== taskListKey(state)) {
+    lines.push({ text: `Reading ${current} tasks...` });
+    return lines;
+  }
   if (data.tasks.length === 0) {
     lines.push({
       text: state.page > 1 ? `No ${current} tasks on page ${state.page}.` : `No ${current} tasks.`,
