@@ -5,7 +5,7 @@ import { memoryLogger } from '../test/memory-logger';
 import { resolveServerOptions } from './server-options';
 import { createStoreWatch, evictionRisk } from './store-watch';
 
-function watch(infos: Partial<StoreInfo['details']>[], policy = 'noeviction') {
+function watch(infos: StoreInfo['details'][], policy = 'noeviction') {
   const logger = memoryLogger();
   const broker = Object.assign(new FakeTaskConsumer(), {
     storeInfo: () => {
