@@ -290,13 +290,9 @@ export class ProcessLifecycle {
         'the server is shutting down (not by a signal): the watchdog is armed',
       );
     }
-    if (change.to === 'closed' && this.#phase !== 'finished' && this.#phase !== 'forced') {
-      this.#finish({
-        exitCode: 0,
-        reason: this.#shutdownSignal ? 'signal' : 'closed',
-        signal: this.#shutdownSignal,
-        forced: false,
-      });
+    // A shutdown a signal started ends when its promise settles; one the application started, here.
+    if (change.to === 'closed' && this.#phase !== 'finished' && this.#shutdownSignal === undefined) {
+      this.#finish({ exitCode: 0, reason: 'closed', forced: false });
     }
   }
 

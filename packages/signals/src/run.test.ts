@@ -280,6 +280,12 @@ describe('run', () => {
     expect(Date.now() - secondAt).toBeLessThan(1000);
   });
 
+  it('resolves when the application shuts the server down itself', async () => {
+    const { server, finished } = await startRun();
+    void server.shutdown();
+    await expect(finished).resolves.toMatchObject({ exitCode: 0, reason: 'closed', forced: false });
+  });
+
   it('arms the watchdog when the application shuts the server down itself', async () => {
     const { server, finished } = await startRun({ shutdownTimeout: 100, watchdogGrace: 50 });
     server.hang = true;
