@@ -120,9 +120,16 @@ export class Scenario {
   }
 
   /** Waits for a producer's final line. */
-  async producerDone(producer: ChildHandle, timeoutMs: number): Promise<{ acked: number; failed: number }> {
+  async producerDone(
+    producer: ChildHandle,
+    timeoutMs: number,
+  ): Promise<{ acked: number; failed: number; errors: Record<string, number> }> {
     const line = await producer.waitForLine((entry) => entry.event === 'producer-done', timeoutMs);
-    return { acked: Number(line.acked), failed: Number(line.failed) };
+    return {
+      acked: Number(line.acked),
+      failed: Number(line.failed),
+      errors: (line.errors ?? {}) as Record<string, number>,
+    };
   }
 
   /** SIGKILLs worker `name` and records the fault. */
