@@ -18,9 +18,19 @@ export interface ScriptCall {
 
 type ScriptCommand = (...argumentsWithKeyCount: (string | number | Buffer)[]) => Promise<unknown>;
 
-/** `enqueue-unique` -> `qEnqueueUnique`, prefixed so as not to clash with commands on a shared connection. */
+const commandNames = new Map<LuaScriptName, string>();
+
+/**
+ * `enqueue-unique` -> `qEnqueueUnique`, prefixed so as not to clash with commands on a shared connection.
+ * Memoised: it is on the path of every task (the regular expression showed in worker profiles).
+ */
 function commandName(script: LuaScriptName): string {
-  return `q${script.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase())}`;
+  let name = commandNames.get(script);
+  if (name === undefined) {
+    name = `q${script.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase())}`;
+    commandNames.set(script, name);
+  }
+  return name;
 }
 
 /**

@@ -19,9 +19,20 @@ export function fromUnixNanoseconds(nanoseconds: string): number {
   return Number(BigInt(nanoseconds) / 1_000_000n);
 }
 
-/** `YYYY-MM-DD` in UTC, the date in Asynq's daily counter keys. */
+let lastDay = Number.NaN;
+let lastDate = '';
+
+/**
+ * `YYYY-MM-DD` in UTC, the date in Asynq's daily counter keys. Every finished task names today's
+ * counter, so the last day's text is kept rather than formatted again.
+ */
 export function toUtcDate(milliseconds: number): string {
-  return new Date(milliseconds).toISOString().slice(0, 10);
+  const day = Math.floor(milliseconds / dayMilliseconds);
+  if (day !== lastDay) {
+    lastDate = new Date(milliseconds).toISOString().slice(0, 10);
+    lastDay = day;
+  }
+  return lastDate;
 }
 
 /** Whole seconds of a duration, at least `minimum`, for TTL arguments that Redis requires to be integers. */
