@@ -30,8 +30,8 @@ export interface BenchSystem {
   enqueueEach(queue: string, count: number, inFlight: number): Promise<void>;
   /** Enqueues `count` tasks to `queue` in batches of `batchSize`, one batch at a time. */
   enqueueBulk(queue: string, count: number, batchSize: number): Promise<void>;
-  /** Prepares pending tasks as fast as it can (not timed). */
-  fill(queues: readonly string[], perQueue: number): Promise<void>;
+  /** Prepares pending tasks as fast as it can, with payloads of about `payloadBytes` (0: the small one). */
+  fill(queues: readonly string[], perQueue: number, payloadBytes?: number): Promise<void>;
   /** Starts one worker on the filled queues and times it until everything is finished. */
   drain(options: DrainOptions): Promise<DrainTiming>;
   /** Milliseconds from the enqueue call until the handler started, one per sample. */
@@ -42,9 +42,16 @@ export interface BenchSystem {
 /** The task type every system enqueues. */
 export const taskType = 'bench:noop';
 
-/** A small realistic payload (about 70 bytes of JSON), the same for every system. */
+/** The task's payload: small and realistic (about 60 bytes of JSON), the same for every system. */
 export function benchPayload(index: number): { userId: number; email: string; plan: string } {
   return { userId: index, email: `user-${index}@example.com`, plan: 'pro' };
+}
+
+/** A payload padded with a `note` to about `bytes` bytes of JSON (the small one when `bytes` is 0). */
+export function paddedPayload(index: number, bytes: number): Record<string, unknown> {
+  const payload = benchPayload(index);
+  const missing = bytes - JSON.stringify(payload).length - ',"note":""'.length;
+  return missing > 0 ? { ...payload, note: 'x'.repeat(missing) } : payload;
 }
 
 /** Resolves once `predicate()` is true, checking every `intervalMs`. */

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import {
   benchPayload,
+  paddedPayload,
   deferred,
   runWithConcurrency,
   sleep,
@@ -35,12 +36,17 @@ export class BullmqSystem implements BenchSystem {
   }
 
   async enqueueBulk(queue: string, count: number, batchSize: number): Promise<void> {
-    await this.enqueueBatches(await this.queue(queue), count, batchSize, 1);
+    await this.enqueueBatches(await this.queue(queue), count, { batchSize, inFlight: 1 });
   }
 
-  async fill(queues: readonly string[], perQueue: number): Promise<void> {
+  async fill(queues: readonly string[], perQueue: number, payloadBytes = 0): Promise<void> {
     for (const name of queues) {
-      await this.enqueueBatches(await this.queue(name), perQueue, fillBatchSize, fillBatchesInFlight);
+      const queue = await this.queue(name);
+      await this.enqueueBatches(queue, perQueue, {
+        batchSize: fillBatchSize,
+        inFlight: fillBatchesInFlight,
+        payloadBytes,
+      });
     }
   }
 
@@ -129,13 +135,17 @@ export class BullmqSystem implements BenchSystem {
     return queue;
   }
 
-  private async enqueueBatches(queue: Queue, count: number, batchSize: number, inFlight: number) {
+  private async enqueueBatches(
+    queue: Queue,
+    count: number,
+    { batchSize, inFlight, payloadBytes = 0 }: { batchSize: number; inFlight: number; payloadBytes?: number },
+  ): Promise<void> {
     const batches = Math.ceil(count / batchSize);
     await runWithConcurrency(batches, inFlight, async (batch) => {
       const first = batch * batchSize;
       const jobs = [];
       for (let index = first; index < Math.min(count, first + batchSize); index++) {
-        jobs.push({ name: taskType, data: benchPayload(index) });
+        jobs.push({ name: taskType, data: paddedPayload(index, payloadBytes) });
       }
       await queue.addBulk(jobs);
     });

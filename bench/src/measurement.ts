@@ -20,8 +20,8 @@ export type MeasurementRequest =
   | { kind: 'drain'; queues: Record<string, number>; perQueue: number; concurrency: number }
   /** On an idle worker, enqueue one task at a time and time enqueue call to handler start. */
   | { kind: 'pickup'; samples: number; gapMs: number; concurrency: number }
-  /** Redis memory used by `count` pending tasks. */
-  | { kind: 'memory'; count: number };
+  /** Redis memory used by `count` pending tasks with payloads of about `payloadBytes` (0: the small one). */
+  | { kind: 'memory'; count: number; payloadBytes: number };
 
 export type MeasurementKind = MeasurementRequest['kind'];
 

@@ -6,6 +6,7 @@ import { Server } from '@q/server';
 import { Redis } from 'ioredis';
 import {
   benchPayload,
+  paddedPayload,
   deferred,
   runWithConcurrency,
   sleep,
@@ -43,12 +44,17 @@ export class QSystem implements BenchSystem {
 
   async enqueueBulk(queue: string, count: number, batchSize: number): Promise<void> {
     await this.broker.ping();
-    await this.enqueueBatches(queue, count, batchSize, 1);
+    await this.enqueueBatches(queue, count, { batchSize, inFlight: 1 });
   }
 
-  async fill(queues: readonly string[], perQueue: number): Promise<void> {
-    for (const queue of queues)
-      await this.enqueueBatches(queue, perQueue, fillBatchSize, fillBatchesInFlight);
+  async fill(queues: readonly string[], perQueue: number, payloadBytes = 0): Promise<void> {
+    for (const queue of queues) {
+      await this.enqueueBatches(queue, perQueue, {
+        batchSize: fillBatchSize,
+        inFlight: fillBatchesInFlight,
+        payloadBytes,
+      });
+    }
   }
 
   async drain({ queues, perQueue, concurrency }: DrainOptions): Promise<DrainTiming> {
@@ -104,15 +110,14 @@ export class QSystem implements BenchSystem {
   private async enqueueBatches(
     queue: string,
     count: number,
-    batchSize: number,
-    inFlight: number,
+    { batchSize, inFlight, payloadBytes = 0 }: { batchSize: number; inFlight: number; payloadBytes?: number },
   ): Promise<void> {
     const batches = Math.ceil(count / batchSize);
     await runWithConcurrency(batches, inFlight, async (batch) => {
       const first = batch * batchSize;
       const tasks: TaskToEnqueue[] = [];
       for (let index = first; index < Math.min(count, first + batchSize); index++) {
-        tasks.push({ type: taskType, payload: benchPayload(index), options: { queue } });
+        tasks.push({ type: taskType, payload: paddedPayload(index, payloadBytes), options: { queue } });
       }
       const outcomes = await this.client.enqueueMany(tasks);
       const failed = outcomes.find((outcome) => !outcome.ok);

@@ -65,7 +65,7 @@ export function summarizeRow(row: ScenarioRow, runs: readonly RunRecord[]): RowS
 
 function formatValue(value: number | undefined, unit: string): string {
   if (value === undefined) return '—';
-  if (unit === 'ms') return value < 10 ? value.toFixed(2) : value.toFixed(1);
+  if (unit === 'ms' || unit === 'µs') return value < 10 ? value.toFixed(2) : value.toFixed(1);
   return Math.round(value).toLocaleString('en-US');
 }
 

@@ -14,6 +14,7 @@ import { startRedisServer } from '../../test/redis-server';
 import type { BenchOptions } from './bench-options';
 import type { MeasurementRequest, MeasurementResult, SystemName } from './measurement';
 import { parseInfo } from './redis-activity';
+import { runMeasurement } from './run-measurement';
 import { renderTable, summarizeRow, type RowSummary } from './report-table';
 import { buildScenarios } from './scenarios';
 
@@ -46,7 +47,7 @@ export interface BenchReport {
     /** 1-minute load average when the run started and ended: other work on the machine shows here. */
     loadAverage: { start: number; end: number };
   };
-  options: Omit<BenchOptions, 'outputDirectory'>;
+  options: Omit<BenchOptions, 'outputDirectory' | 'inProcess'>;
   rows: RowReport[];
 }
 
@@ -89,10 +90,17 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
             await admin.flushall();
             const record: RunRecord = { system, round };
             try {
-              record.result = await measureInChild(system, redisServer.url, row.request, {
-                profile: options.profile ? join(options.outputDirectory, 'profiles') : undefined,
-                profileName: `${row.id}-${system}-round${round + 1}.cpuprofile`,
-              });
+              record.result = options.inProcess
+                ? await runMeasurement(system, redisServer.url, row.request)
+                : await measureInChild(system, redisServer.url, row.request, {
+                    profilePath: options.profile
+                      ? join(
+                          options.outputDirectory,
+                          'profiles',
+                          `${row.id}-${system}-round${round + 1}.cpuprofile`,
+                        )
+                      : undefined,
+                  });
             } catch (error) {
               record.error = error instanceof Error ? error.message : String(error);
             }
@@ -174,17 +182,10 @@ function measureInChild(
   system: SystemName,
   url: string,
   request: MeasurementRequest,
-  profiling: { profile: string | undefined; profileName: string },
+  profiling: { profilePath: string | undefined },
 ): Promise<MeasurementResult> {
   const execArgv = ['--conditions=@q/source', '--import', 'tsx'];
-  if (profiling.profile) {
-    mkdirSync(profiling.profile, { recursive: true });
-    execArgv.push(
-      '--cpu-prof',
-      `--cpu-prof-dir=${profiling.profile}`,
-      `--cpu-prof-name=${profiling.profileName}`,
-    );
-  }
+  if (profiling.profilePath) mkdirSync(dirname(profiling.profilePath), { recursive: true });
   const child = fork(measurementProcess, [], {
     cwd: benchDirectory,
     execArgv,
@@ -208,7 +209,7 @@ function measureInChild(
       if (!answered)
         reject(new Error(`the measurement process exited (${signal ?? `code ${code}`}) without a result`));
     });
-    child.send({ system, url, request });
+    child.send({ system, url, request, profilePath: profiling.profilePath });
   });
 }
 

@@ -20,15 +20,24 @@ export function pickupWarmupSamples(samples: number): number {
   return Math.min(50, Math.ceil(samples / 10));
 }
 
+/** Brackets the timed part of a measurement (to profile only that). */
+export interface TimedPartHooks {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const noHooks: TimedPartHooks = { start: () => Promise.resolve(), stop: () => Promise.resolve() };
+
 export async function runMeasurement(
   systemName: SystemName,
   url: string,
   request: MeasurementRequest,
+  hooks: TimedPartHooks = noHooks,
 ): Promise<MeasurementResult> {
   const system = createSystem(systemName, url);
   const admin = new Redis(url);
   try {
-    return await measure(system, admin, request);
+    return await measure(system, admin, request, hooks);
   } finally {
     await system.close();
     await admin.quit();
@@ -39,11 +48,14 @@ async function measure(
   system: BenchSystem,
   admin: Redis,
   request: MeasurementRequest,
+  hooks: TimedPartHooks,
 ): Promise<MeasurementResult> {
   switch (request.kind) {
     case 'enqueue-each':
     case 'enqueue-bulk': {
       const recording = await recordRedisActivity(admin);
+      await hooks.start();
+      const cpuBefore = process.cpuUsage();
       const startedAt = performance.now();
       if (request.kind === 'enqueue-each') {
         await system.enqueueEach('default', request.count, request.inFlight);
@@ -51,9 +63,17 @@ async function measure(
         await system.enqueueBulk('default', request.count, request.batchSize);
       }
       const durationMs = performance.now() - startedAt;
+      const cpu = process.cpuUsage(cpuBefore);
+      await hooks.stop();
+      const redis = await recording.finish(request.count);
       return {
-        metrics: { tasksPerSecond: (request.count / durationMs) * 1000, durationMs },
-        redis: await recording.finish(request.count),
+        metrics: {
+          tasksPerSecond: (request.count / durationMs) * 1000,
+          durationMs,
+          nodeCpuUsecPerTask: (cpu.user + cpu.system) / request.count,
+          redisCpuUsecPerTask: redis.cpuUsecPerTask,
+        },
+        redis,
       };
     }
     case 'drain': {
@@ -61,17 +81,29 @@ async function measure(
       const total = names.length * request.perQueue;
       await system.fill(names, request.perQueue);
       const recording = await recordRedisActivity(admin);
+      await hooks.start();
+      const cpuBefore = process.cpuUsage();
       const timing = await system.drain(request);
+      const cpu = process.cpuUsage(cpuBefore);
+      await hooks.stop();
+      const redis = await recording.finish(total);
       return {
-        metrics: { tasksPerSecond: (total / timing.durationMs) * 1000, durationMs: timing.durationMs },
+        metrics: {
+          tasksPerSecond: (total / timing.durationMs) * 1000,
+          durationMs: timing.durationMs,
+          nodeCpuUsecPerTask: (cpu.user + cpu.system) / total,
+          redisCpuUsecPerTask: redis.cpuUsecPerTask,
+        },
         details: { queueFinishedMs: timing.queueFinishedMs },
-        redis: await recording.finish(total),
+        redis,
       };
     }
     case 'pickup': {
       const warmup = pickupWarmupSamples(request.samples);
       const recording = await recordRedisActivity(admin);
+      await hooks.start();
       const all = await system.pickup({ ...request, samples: request.samples + warmup });
+      await hooks.stop();
       const latencies = all.slice(warmup);
       return {
         metrics: {
@@ -88,7 +120,9 @@ async function measure(
       // Open the system's connections first: their buffers are not the tasks' memory.
       await system.fill(['default'], 0);
       const before = await usedMemory(admin);
-      await system.fill(['default'], request.count);
+      await hooks.start();
+      await system.fill(['default'], request.count, request.payloadBytes);
+      await hooks.stop();
       const after = await usedMemory(admin);
       return {
         metrics: { bytesPerTask: (after - before) / request.count },
