@@ -8,6 +8,10 @@ export interface ConnectionFlags {
   username?: string;
   cluster?: boolean;
   tls?: boolean;
+  /** Skip certificate verification (a self-signed certificate). */
+  insecure?: boolean;
+  /** The server name to verify the certificate against, when it differs from the host. */
+  tlsServer?: string;
   prefix?: string;
 }
 
@@ -21,6 +25,8 @@ export interface Connection {
   cluster: boolean;
   /** The key prefix; `asynq` is Asynq's and the only one Go Asynq reads. */
   prefix: string;
+  /** TLS options beyond the URL's `rediss:` (Node's `tls.connect` options). */
+  tls?: { rejectUnauthorized?: boolean; servername?: string };
   /** Secrets to scrub from any message before it is printed. */
   secrets: string[];
 }
@@ -72,7 +78,18 @@ export function resolveConnection(
     (secret): secret is string => typeof secret === 'string' && secret.length > 0,
   );
   const first = urls[0]!;
+  const useTls = first.protocol === 'rediss:';
+  if ((flags.insecure || flags.tlsServer) && !useTls) {
+    throw new CliError(
+      '--insecure and --tls_server need TLS: add --tls or use a rediss:// URL.',
+      exitCodes.usage,
+    );
+  }
+  const tls: NonNullable<Connection['tls']> = {};
+  if (flags.insecure) tls.rejectUnauthorized = false;
+  if (flags.tlsServer) tls.servername = flags.tlsServer;
   return {
+    ...(Object.keys(tls).length > 0 ? { tls } : {}),
     url: first.toString(),
     displayUrl: urls.map(redact).join(','),
     clusterNodes: flags.cluster ? urls.map((url) => url.toString()) : [],

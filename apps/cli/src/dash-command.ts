@@ -23,6 +23,12 @@ export function registerDashCommand(program: Command, context: CliContext): void
     .option('--refresh <duration>', "how often to refresh, e.g. '2s'", parseDuration, 2000)
     .option('--once', 'print one frame without terminal control, then exit')
     .action(async (options: { refresh: number; once?: boolean }) => {
+      if (!options.once && (!process.stdin.isTTY || !process.stdout.isTTY)) {
+        throw new CliError(
+          'q dash needs a terminal; in scripts use q stats, q queue inspect or q dash --once.',
+          exitCodes.usage,
+        );
+      }
       const inspector = await context.inspector({ reconnect: true });
       const heading: DashboardHeading = {
         target: `${context.connection.displayUrl} (prefix ${context.connection.prefix})`,
@@ -36,12 +42,6 @@ export function registerDashCommand(program: Command, context: CliContext): void
           `${renderDashboard(state, data, size, heading).map(stripStyles).join('\n')}\n`,
         );
         return;
-      }
-      if (!process.stdin.isTTY || !process.stdout.isTTY) {
-        throw new CliError(
-          'q dash needs a terminal; in scripts use q stats, q queue inspect or q dash --once.',
-          exitCodes.usage,
-        );
       }
       await runDashboard({ inspector, heading, context });
     });

@@ -55,6 +55,12 @@ function describe(error: unknown, context: ErrorContext): DescribedError {
       exitCode: exitCodes.unreachable,
     };
   }
+  if (/certificate|self[- ]signed|SSL|TLS/i.test(text) && !credentialsPattern.test(text)) {
+    return {
+      message: `Redis${where} presented a certificate that is not trusted (${firstLine(reason(chain, /certificate|SSL|TLS/i))}). Add its CA with NODE_EXTRA_CA_CERTS=ca.pem, name the server with --tls_server, or for a test server pass --insecure.`,
+      exitCode: exitCodes.unreachable,
+    };
+  }
   const unavailable = chain.some((item) => QError.is(item) && item.code === 'Q_BROKER_UNAVAILABLE');
   if (unavailable || unreachablePattern.test(text)) {
     return {

@@ -44,11 +44,15 @@ export async function openBroker(connection: Connection, options: OpenBrokerOpti
             .map((url) => ({ host: url.hostname, port: Number(url.port) })),
           options: {
             clusterRetryStrategy: options.reconnect ? retryStrategy : () => null,
-            redisOptions: clusterNodeOptions(connection.clusterNodes[0]!),
+            redisOptions: withTls(clusterNodeOptions(connection.clusterNodes[0]!), connection.tls),
           },
         },
       })
-    : createRedisBroker({ ...common, url: connection.url });
+    : createRedisBroker({
+        ...common,
+        url: connection.url,
+        ...(connection.tls ? { tls: connection.tls } : {}),
+      });
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -65,7 +69,8 @@ export async function openBroker(connection: Connection, options: OpenBrokerOpti
     ]);
   } catch (error) {
     await broker.close().catch(() => undefined);
-    throw lastConnectionError ? new BrokerUnavailableError(lastConnectionError, { cause: error }) : error;
+    // The connection's own error (refused, unknown host, certificate) says more than the failed ping.
+    throw lastConnectionError ? new BrokerUnavailableError(lastConnectionError) : error;
   } finally {
     clearTimeout(timer);
   }
@@ -80,4 +85,12 @@ function clusterNodeOptions(seed: string): NonNullable<RedisBrokerOptions['redis
   if (url.password) options.password = decodeURIComponent(url.password);
   if (url.protocol === 'rediss:') options.tls = {};
   return options;
+}
+
+/** The node options with the command's TLS settings. */
+function withTls(
+  options: NonNullable<RedisBrokerOptions['redisOptions']>,
+  tls: Connection['tls'],
+): NonNullable<RedisBrokerOptions['redisOptions']> {
+  return options.tls && tls ? { ...options, tls: { ...options.tls, ...tls } } : options;
 }

@@ -21,6 +21,8 @@ export interface GlobalFlags {
   username?: string;
   cluster?: boolean;
   tls?: boolean;
+  insecure?: boolean;
+  tls_server?: string;
   prefix?: string;
 }
 
@@ -45,7 +47,13 @@ export function createProgram(context: CliContext): Command {
     .addOption(
       new Option('--cluster', 'connect to a Redis Cluster (--uri may list several nodes, comma-separated)'),
     )
-    .addOption(new Option('--tls', 'connect with TLS'))
+    .addOption(
+      new Option('--tls', 'connect with TLS (or use a rediss:// URL; NODE_EXTRA_CA_CERTS adds a CA)'),
+    )
+    .addOption(
+      new Option('--insecure', 'with TLS, accept any certificate (self-signed; never in production)'),
+    )
+    .addOption(new Option('--tls_server <name>', 'with TLS, the server name the certificate must carry'))
     .addOption(
       new Option('--prefix <prefix>', `key prefix; only "${defaultPrefix}" is shared with Go Asynq`).default(
         defaultPrefix,
@@ -65,7 +73,8 @@ Examples:
 Exit status: 0 done, 1 the operation failed, 2 bad command line, 3 Redis unreachable, 4 doctor found problems.`,
     );
   program.hook('preAction', () => {
-    context.setConnectionFlags(program.opts<GlobalFlags>());
+    const { tls_server: tlsServer, ...flags } = program.opts<GlobalFlags>();
+    context.setConnectionFlags({ ...flags, ...(tlsServer ? { tlsServer } : {}) });
   });
   registerStatsCommand(program, context);
   registerQueueCommand(program, context);
