@@ -216,6 +216,18 @@ describe('diagnose', () => {
     expect(diagnosis.findings[0]!.severity).toBe('error');
   });
 
+  it('names active tasks whose worker died, and a server that cannot reach the store', async () => {
+    const broker = new FakeQueueAdmin().addQueue(queueStats('default', { active: 1 }));
+    broker.servers.push(
+      serverSnapshot({ serverId: 's1', lifecycle: { ...running, brokerReachable: false } }),
+    );
+    broker.tasks.push(storedTask('default', 'active', { id: 'lost', isOrphaned: true }));
+    const diagnosis = await inspectorFor(broker).diagnose();
+    expect(codes(diagnosis)).toEqual(['server-store-unreachable', 'tasks-orphaned']);
+    expect(diagnosis.findings[1]).toMatchObject({ data: { taskIds: ['lost'] } });
+    expect(diagnosis.findings[1]?.action).toMatch(/recovers them/);
+  });
+
   it('notes the checks it could not run', async () => {
     const broker = new FakeQueueAdmin();
     broker.storeInfo = undefined;
