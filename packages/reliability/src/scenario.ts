@@ -153,7 +153,10 @@ export class Scenario {
     );
   }
 
-  /** Waits until every task of the queues is completed or archived; returns when, or throws. */
+  /**
+   * Waits until no task of the queues is pending, active, scheduled or in retry, and at least `expected`
+   * are completed or archived; returns when, or throws.
+   */
   async waitForDrain(expected: number, timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     let last = '';
