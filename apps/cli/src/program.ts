@@ -1,5 +1,6 @@
 /** The q command line: global connection flags and every command. */
 import { Command, Option } from 'commander';
+import packageJson from '../package.json';
 import type { CliContext } from './cli-context';
 import { defaultPrefix } from './connection-options';
 import { registerCronCommand } from './cron-command';
@@ -12,7 +13,8 @@ import { registerServerCommand } from './server-command';
 import { registerStatsCommand } from './stats-command';
 import { registerTaskCommand } from './task-command';
 
-export const version = '0.1.0';
+/** The version of @q/cli, from its package.json (bundled at build time). */
+export const version: string = packageJson.version;
 
 export interface GlobalFlags {
   uri?: string;
