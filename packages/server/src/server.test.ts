@@ -302,6 +302,21 @@ describe('Server with an unreachable broker (in-memory broker)', () => {
       'the state to say the broker is back',
     );
   });
+  it('waits for a dequeue queued while the broker is unreachable instead of issuing another', async () => {
+    const broker = new FakeTaskConsumer();
+    broker.hanging = true;
+    const server = createServer(broker);
+    await server.start(() => undefined);
+    await waitFor(() => !server.brokerReachable, 'the slow dequeue to count as unreachable', 5000);
+    await delay(500);
+    // The first dequeue is still waiting for Redis: it runs when Redis returns and must not be doubled.
+    expect(broker.dequeueCalls.length).toBe(1);
+    expect(server.lastFetchAt).toBeGreaterThan(Date.now() - 2500);
+    broker.add(fakeMessage());
+    broker.restore();
+    await waitFor(() => broker.outcomes.length === 1, 'the task, taken by that same dequeue');
+    expect(server.brokerReachable).toBe(true);
+  });
 });
 
 describe('Server lifecycle (in-memory broker)', () => {

@@ -37,6 +37,7 @@ describe('Server against Redis: lifecycle', () => {
     instance.stop();
     expect(instance.state).toBe('quiet');
     const waiting = await client.enqueue('short', {}, { queue });
+    expect(await instance.pendingTaskCount?.()).toBe(1);
     await waitFor(() => finished.includes('long'), 'the long task to finish while quiet', 8000);
     // The long task outlived its 2 s lease without being recovered: the lease was kept while quiet.
     await expect(broker.getTask(queue, long.id)).rejects.toThrow();
