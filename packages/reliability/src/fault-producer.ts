@@ -34,7 +34,11 @@ for (let n = 0; n < config.count; n += 1) {
   if (config.canary) payload.note = config.canary;
   const queue = config.queues[n % config.queues.length]!;
   const enqueue = client
-    .enqueue('fault', payload, { queue, retention: '1h', maxRetry: 25 })
+    .enqueue('fault', payload, {
+      queue,
+      maxRetry: 25,
+      ...(config.retention === null ? {} : { retention: config.retention ?? '1h' }),
+    })
     .then(
       (info) => {
         acked += 1;

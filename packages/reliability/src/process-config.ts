@@ -43,6 +43,8 @@ export interface ProducerConfig {
   workMs: [number, number];
   /** A string put in every payload, to check that payloads stay out of logs (X1). */
   canary?: string;
+  /** Keep completed tasks this long (so that the audit sees them); `null`: delete them at once. */
+  retention?: string | null;
 }
 
 /** The handler's input. */
