@@ -33,6 +33,7 @@ import {
   type TaskMessage,
   type WorkerState,
 } from '@q/core';
+import { inspect } from 'node:util';
 import type { RedisBrokerContext } from './redis-broker-context';
 import { toBrokerError } from './redis-errors';
 import { RedisQueueAdmin } from './redis-queue-admin';
@@ -68,6 +69,11 @@ export class RedisBroker implements Broker {
   /** The ioredis connection, for what the broker does not cover (INFO, CLUSTER INFO). Do not close it. */
   get connection(): RedisConnection {
     return this.context.connection;
+  }
+
+  /** What `console.log(broker)` and `util.inspect` show: never the connection, whose options hold the password. */
+  [inspect.custom](): string {
+    return `RedisBroker { prefix: '${this.prefix}' }`;
   }
 
   async ping(): Promise<void> {

@@ -5,6 +5,7 @@
 import { assertKnownKeys, toMilliseconds, ValidationError, type Logger } from '@q/core';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { inspect } from 'node:util';
 import { connectionErrorLogger } from './connection-error-logger';
 import { redisBrokerOptionKeys, type RedisBrokerOptions } from './redis-broker-options';
 import type { RedisConnection } from './redis-scripts';
@@ -250,5 +251,7 @@ export function openRedisConnection(options: RedisBrokerOptions, logger: Logger)
     name = `${url.host}:${url.port}`;
   }
   connection.on('error', connectionErrorLogger(logger, name));
+  // ioredis keeps the password in its options; `console.log(broker.connection)` must not print it.
+  Object.defineProperty(connection, inspect.custom, { value: () => `Redis { ${name} }` });
   return { connection, owned: true };
 }
