@@ -1,6 +1,6 @@
 import { ValidationError } from '@q/core';
 import { Redis } from 'ioredis';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, inject, it, vi } from 'vitest';
 import { startRedisServer } from '../../../test/redis-server';
 import { redisUrl, taskMessage, uniquePrefix } from '../test/redis-test-context';
 import { createRedisBroker } from './create-redis-broker';
@@ -70,7 +70,7 @@ describe('connections', () => {
   it('survives SCRIPT FLUSH: scripts are sent again when Redis forgot them', async () => {
     const prefix = uniquePrefix();
     const broker = createRedisBroker({ url: redisUrl(), prefix });
-    const admin = new Redis(redisUrl());
+    const admin = new Redis(inject('redisAdminUrl'));
     try {
       await broker.enqueue({ message: taskMessage() });
       await admin.script('FLUSH');

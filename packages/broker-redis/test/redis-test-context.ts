@@ -32,7 +32,8 @@ export function redisUrl(): string {
 export function createTestContext(options: Partial<RedisBrokerOptions> = {}): TestContext {
   const prefix = options.prefix ?? uniquePrefix();
   const broker = createRedisBroker({ url: redisUrl(), ...options, prefix });
-  const redis = new Redis(redisUrl());
+  // The admin user under Q_TEST_ACL=1: tests tamper with what the broker wrote (KEYS, RESTORE, DEBUG).
+  const redis = new Redis(inject('redisAdminUrl'));
   return {
     broker,
     redis,

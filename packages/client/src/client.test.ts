@@ -26,7 +26,8 @@ let redis: Redis;
 beforeAll(() => {
   broker = createRedisBroker({ url, prefix });
   client = new Client({ broker });
-  redis = new Redis(url);
+  // Looks at and tampers with what the client wrote: the admin user (KEYS, SCRIPT FLUSH) under Q_TEST_ACL=1.
+  redis = new Redis(inject('redisAdminUrl'));
 });
 
 afterAll(async () => {
