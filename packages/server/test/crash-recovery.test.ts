@@ -3,25 +3,17 @@
  * with SIGKILL; a second server recovers its tasks once their leases end (test settings: lease 5 s,
  * recoverer every 1 s, so within about 7 s, against Go Asynq's 60-120 s).
  */
-import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createHarness, queueName } from './harness';
+import { spawnFixture } from './run-fixture';
 import { waitFor } from './wait-for';
-
-const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
-const worker = fileURLToPath(new URL('./fixtures/crash-worker.ts', import.meta.url));
 
 describe('Server against Redis: crash recovery', () => {
   it("recovers a SIGKILLed worker process's tasks within seconds", async () => {
     const harness = createHarness();
     const queue = queueName('crash');
-    const child = spawn(
-      process.execPath,
-      ['--conditions=@q/source', '--import', 'tsx', worker, harness.url, harness.prefix, queue],
-      { cwd: packageDirectory, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawnFixture('crash-worker', [harness.url, harness.prefix, queue]);
     onTestFinished(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });

@@ -8,6 +8,7 @@ import { ServeMux } from '../src/serve-mux';
 import { SkipRetry } from '../src/skip-retry';
 import { type TaskAbortedError } from '../src/task-aborted-error';
 import { createHarness, queueName } from './harness';
+import { runFixture } from './run-fixture';
 import { deferred, delay, waitFor } from './wait-for';
 
 const text = (bytes: Uint8Array | undefined): string => new TextDecoder().decode(bytes);
@@ -220,7 +221,7 @@ describe('Server against Redis: processing', () => {
     });
     const info = await client.enqueue('long', {}, { queue });
     expect(await started.promise).toBe(info.id);
-    await harness.otherBroker().publishCancel(info.id);
+    await runFixture('publish-cancel', [harness.url, harness.prefix, info.id]);
     expect(((await aborted.promise) as TaskAbortedError).reason).toBe('cancel');
     await waitFor(async () => (await broker.getTask(queue, info.id)).state === 'retry', 'the retry');
     expect((await broker.getTask(queue, info.id)).message.errorMessage).toMatch(/^context canceled/);
