@@ -127,7 +127,7 @@ export class Processor {
     clearTimeout(timer);
   }
 
-  /** Resolves when no task holds a slot, or when `signal` aborts. */
+  /** Resolves when every task taken has settled and its outcome was written, or when `signal` aborts. */
   async waitUntilIdle(signal: AbortSignal): Promise<void> {
     while (this.active.size > 0 && !signal.aborted) await this.waitForSlot(60_000, signal);
   }
