@@ -122,4 +122,16 @@ describe('connections', () => {
       await server.stop();
     }
   });
+
+  it('closes within a second while Redis is gone, subscriber included', async () => {
+    const server = await startRedisServer();
+    const broker = createRedisBroker({ url: server.url });
+    await broker.enqueue({ message: taskMessage() });
+    const unsubscribe = await broker.subscribeCancel(() => undefined);
+    await server.stop();
+    const started = Date.now();
+    await broker.close();
+    expect(Date.now() - started).toBeLessThan(1500);
+    await unsubscribe();
+  });
 });

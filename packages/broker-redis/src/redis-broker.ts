@@ -2,6 +2,7 @@
  * The Redis `Broker`: the four roles (producer, consumer, scheduler store, queue admin) over one
  * connection, each call's failures mapped to @q's typed errors.
  */
+import { closeConnection } from './close-connection';
 import {
   ShutdownError,
   type AggregationCheckOptions,
@@ -321,11 +322,6 @@ export class RedisBroker implements Broker {
   private async closeConnections(): Promise<void> {
     await this.context.subscriber.close();
     if (!this.ownsConnection) return;
-    const { connection } = this.context;
-    try {
-      await connection.quit();
-    } catch {
-      connection.disconnect();
-    }
+    await closeConnection(this.context.connection);
   }
 }

@@ -3,6 +3,7 @@
  * notify channels on which producers announce new work. Channels stay subscribed until `close()`, since
  * a server listens to the same few channels for its whole life.
  */
+import { closeConnection } from './close-connection';
 import { ShutdownError, type Logger } from '@q/core';
 import type { Cluster, Redis } from 'ioredis';
 import { connectionErrorLogger } from './connection-error-logger';
@@ -51,11 +52,7 @@ export class RedisSubscriber {
     this.listeners.clear();
     this.subscriptions.clear();
     if (!connection) return;
-    try {
-      await connection.quit();
-    } catch {
-      connection.disconnect();
-    }
+    await closeConnection(connection);
   }
 
   private subscribe(channel: string): Promise<void> {
