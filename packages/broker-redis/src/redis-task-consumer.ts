@@ -88,17 +88,45 @@ export class RedisTaskConsumer implements TaskConsumer {
         );
         continue;
       }
+      const taken: LeasedTask[] = [];
       for (const triple of replyTuples(reply, 3)) {
         const reading = readRecord(queue, triple);
         if (reading.ok) {
-          tasks.push({ message: reading.message, leaseExpiresAt, leaseToken });
+          taken.push({ message: reading.message, leaseExpiresAt, leaseToken });
         } else {
           await this.archiveMalformed(queue, reading);
           malformed.push({ queue, taskId: reading.taskId, reason: reading.reason });
         }
       }
+      tasks.push(...(await this.freshLeases(queue, taken, options.leaseDuration)));
     }
     return { tasks, malformed };
+  }
+
+  /**
+   * The lease expiry is fixed when the dequeue is sent. A dequeue held up on the way (a network cut, a
+   * stalled Redis) can run much later and lease tasks until a time that has already passed, so that they
+   * would be recovered while they run. Such leases are extended under their token before the tasks are
+   * handed out; a task whose lease was already recovered by someone else is not handed out at all.
+   */
+  private async freshLeases(
+    queue: string,
+    taken: LeasedTask[],
+    leaseDuration: number,
+  ): Promise<LeasedTask[]> {
+    const first = taken[0];
+    if (!first || first.leaseExpiresAt - this.context.now() > leaseDuration / 2) return taken;
+    const ids = taken.map((task) => task.message.id);
+    const tokens = new Map(taken.map((task) => [task.message.id, task.leaseToken ?? '']));
+    const extension = await this.extendLeases(queue, ids, leaseDuration, tokens);
+    const lost = new Set(extension.lost);
+    this.context.logger.warn(
+      { queue, taken: ids.length, alreadyRecovered: lost.size },
+      'A dequeue was answered late (its lease had nearly run out); the leases were renewed before starting the tasks',
+    );
+    return taken
+      .filter((task) => !lost.has(task.message.id))
+      .map((task) => ({ ...task, leaseExpiresAt: extension.leaseExpiresAt }));
   }
 
   waitForTasks(queues: readonly string[], timeout: number, signal?: AbortSignal): Promise<boolean> {
