@@ -83,7 +83,9 @@ async function measure(
       const recording = await recordRedisActivity(admin);
       await hooks.start();
       const cpuBefore = process.cpuUsage();
+      const loopBefore = performance.eventLoopUtilization();
       const timing = await system.drain(request);
+      const loop = performance.eventLoopUtilization(loopBefore);
       const cpu = process.cpuUsage(cpuBefore);
       await hooks.stop();
       const redis = await recording.finish(total);
@@ -93,6 +95,8 @@ async function measure(
           durationMs: timing.durationMs,
           nodeCpuUsecPerTask: (cpu.user + cpu.system) / total,
           redisCpuUsecPerTask: redis.cpuUsecPerTask,
+          // Share of the time the worker's event loop was busy: below 1, it was waiting for Redis.
+          eventLoopUtilization: loop.utilization,
         },
         details: { queueFinishedMs: timing.queueFinishedMs },
         redis,
