@@ -1,4 +1,5 @@
 import { silentLogger } from '@q/core';
+import { QueueRegistry } from './queue-registry';
 import { RedisBroker } from './redis-broker';
 import type { RedisBrokerOptions } from './redis-broker-options';
 import { openRedisConnection, validateRedisBrokerOptions } from './redis-connection';
@@ -21,5 +22,9 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   defineScripts(connection);
   const keys = new RedisKeys(options.prefix ?? 'asynq');
   const subscriber = new RedisSubscriber(connection, logger);
-  return new RedisBroker({ connection, keys, logger, subscriber, now: () => Date.now() }, owned);
+  const queueRegistry = new QueueRegistry();
+  return new RedisBroker(
+    { connection, keys, logger, subscriber, queueRegistry, now: () => Date.now() },
+    owned,
+  );
 }

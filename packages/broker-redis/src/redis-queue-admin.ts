@@ -426,6 +426,7 @@ export class RedisQueueAdmin implements QueueAdmin {
     );
     if (code !== 1) throw new QueueNotEmptyError(queue);
     await this.connection.srem(this.context.keys.queues, queue);
+    this.context.queueRegistry.forget(queue);
   }
 
   async publishCancel(taskId: string): Promise<void> {

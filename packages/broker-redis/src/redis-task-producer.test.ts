@@ -6,7 +6,7 @@ import {
   type EnqueueManyResult,
 } from '@q/core';
 import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { createTestContext, redisUrl, taskMessage, type TestContext } from '../test/redis-test-context';
 import { decodeTaskMessage } from './task-message-codec';
 
@@ -278,5 +278,31 @@ describe('enqueueMany', () => {
         atomic: true,
       }),
     ).rejects.toThrow(/requests\[1\]/);
+  });
+});
+
+describe('queue registration', () => {
+  it('adds the queue name about once a second, not once per task, and brings back a name removed elsewhere', async () => {
+    const { broker, redis } = context;
+    const monitor = new Redis(inject('redisAdminUrl'));
+    const commands: string[] = [];
+    const stream = await monitor.monitor();
+    stream.on('monitor', (_time: string, args: string[]) => {
+      if (args[1] === `${prefix}:queues`) commands.push(String(args[0]).toLowerCase());
+    });
+    try {
+      for (let index = 0; index < 50; index++)
+        await broker.enqueue({ message: taskMessage({ queue: 'often' }) });
+      await broker.enqueueMany([{ message: taskMessage({ queue: 'often' }) }]);
+      expect(commands.filter((command) => command === 'sadd')).toHaveLength(1);
+
+      await redis.srem(`${prefix}:queues`, 'often');
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await broker.enqueue({ message: taskMessage({ queue: 'often' }) });
+      expect(await redis.smembers(`${prefix}:queues`)).toEqual(['often']);
+    } finally {
+      stream.disconnect();
+      monitor.disconnect();
+    }
   });
 });

@@ -23,10 +23,9 @@ export class RedisTaskProducer implements TaskProducer {
   async enqueue(request: EnqueueRequest): Promise<EnqueueResult> {
     const now = this.context.now();
     const plan = planEnqueue(this.context.keys, request, now);
-    // Asynq registers the queue name outside the script: P:queues lives in another cluster slot.
     const [code] = await Promise.all([
       runScript(this.context.connection, enqueueCall(plan, now)),
-      this.context.connection.sadd(this.context.keys.queues, plan.message.queue),
+      this.registerQueues([plan.message.queue], now),
     ]);
     const error = refusal(plan, replyNumber(code));
     if (error) throw error;
@@ -46,6 +45,17 @@ export class RedisTaskProducer implements TaskProducer {
     return options.atomic ? this.enqueueAtomically(requests) : this.enqueueEach(requests);
   }
 
+  /**
+   * Asynq registers the queue name outside the enqueue script (P:queues lives in another cluster slot);
+   * the registry keeps that to about one SADD per queue per second instead of one per task.
+   */
+  private async registerQueues(queues: readonly string[], now: number): Promise<void> {
+    const due = this.context.queueRegistry.due(queues, now);
+    if (due.length === 0) return;
+    await this.context.connection.sadd(this.context.keys.queues, ...due);
+    this.context.queueRegistry.registered(due, now);
+  }
+
   /** Every task independently, all in one round trip (one pipeline per queue in a cluster). */
   private async enqueueEach(requests: readonly EnqueueRequest[]): Promise<EnqueueManyResult[]> {
     const now = this.context.now();
@@ -60,19 +70,26 @@ export class RedisTaskProducer implements TaskProducer {
     const valid = planned.filter(
       (entry): entry is { plan: EnqueuePlan; call: ScriptCall } => 'plan' in entry,
     );
-    const queues = [...new Set(valid.map((entry) => entry.plan.message.queue))];
+    const queues = this.context.queueRegistry.due(
+      new Set(valid.map((entry) => entry.plan.message.queue)),
+      now,
+    );
     const replies = new Map<EnqueuePlan, { error: unknown; reply: unknown }>();
     if (valid.length > 0) {
       // A cluster pipeline must stay within one node: one per queue (one slot each), and P:queues apart.
       const cluster = this.context.connection.isCluster;
       const batches = cluster ? groupByQueue(valid) : [valid];
       await Promise.all([
-        cluster ? this.context.connection.sadd(this.context.keys.queues, ...queues) : undefined,
+        cluster ? this.registerQueues(queues, now) : undefined,
         ...batches.map(async (batch) => {
           const pipeline = this.context.connection.pipeline();
           for (const entry of batch) queueScript(pipeline, entry.call);
-          if (!cluster) pipeline.sadd(this.context.keys.queues, ...queues);
+          if (!cluster && queues.length > 0) pipeline.sadd(this.context.keys.queues, ...queues);
           const results = (await pipeline.exec()) ?? [];
+          const registration = results[batch.length];
+          if (!cluster && queues.length > 0 && registration && !registration[0]) {
+            this.context.queueRegistry.registered(queues, now);
+          }
           batch.forEach((entry, index) => {
             const [error, reply] = results[index] ?? [new BrokerError('Redis sent no reply.'), undefined];
             replies.set(entry.plan, { error, reply });
@@ -113,7 +130,7 @@ export class RedisTaskProducer implements TaskProducer {
     }
     const [reply] = await Promise.all([
       runScript(this.context.connection, enqueueBatchCall(plans, now)),
-      this.context.connection.sadd(this.context.keys.queues, ...queues),
+      this.registerQueues([...queues], now),
     ]);
     const [written, ...codes] = replyArray(reply).map(replyNumber);
     const errors = plans.map((plan, index) => refusal(plan, codes[index] ?? 0));
