@@ -6,7 +6,8 @@ import { runScript } from './redis-scripts';
 import { encodeSchedulerEnqueueEvent, encodeSchedulerEntry } from './scheduler-entry-codec';
 import { toUnixSeconds, toWholeSeconds } from './unix-time';
 
-export class RedisSchedulerStore implements SchedulerStore {
+/** The writes of `SchedulerStore`; `schedulerHistory` is read by `RedisQueueAdmin` with the other reads. */
+export class RedisSchedulerStore implements Omit<SchedulerStore, 'schedulerHistory'> {
   constructor(private readonly context: RedisBrokerContext) {}
 
   async writeSchedulerEntries(

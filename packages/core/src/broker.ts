@@ -271,6 +271,8 @@ export interface SchedulerStore {
   ): Promise<void>;
   clearSchedulerEntries(scheduler: SchedulerIdentity): Promise<void>;
   recordSchedulerEnqueue(entryId: string, event: SchedulerEnqueueEvent): Promise<void>;
+  /** The entry's enqueue events, newest first: a scheduler reads them to skip ticks another copy did. */
+  schedulerHistory(entryId: string, page: Page): Promise<SchedulerEnqueueEvent[]>;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ import {
   type Duration,
   type Logger,
   type PayloadCodec,
-  type QueueAdmin,
   type SchedulerEnqueueEvent,
   type SchedulerEntryState,
   type SchedulerIdentity,
@@ -44,7 +43,7 @@ import {
 } from './scheduler-entry';
 
 /** What a scheduler needs from a broker: enqueue, publish entries and history, and read its own history back. */
-export type SchedulerBroker = TaskProducer & SchedulerStore & Pick<QueueAdmin, 'schedulerHistory'>;
+export type SchedulerBroker = TaskProducer & SchedulerStore;
 
 /** One attempt to enqueue the task of a tick, as the hooks see it. */
 export interface TickEvent {
