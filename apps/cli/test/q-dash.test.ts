@@ -84,7 +84,8 @@ describe.skipIf(!hasTmux && !process.env.CI)('q dash in a terminal', () => {
   it('navigates from queues to a queue’s tasks by state to one task, refreshes, and quits', async () => {
     let shown = await waitForScreen(/> billing .*\n {2}orders /);
     expect(shown).toMatch(
-      /^q dash {2}redis:\/\/127\.0\.0\.1:\d+ \(prefix dash-\w+\) {2}refreshed \d\d:\d\d:\d\dZ, every 500ms/,
+      // Under Q_TEST_ACL=1 the URL carries the test user, its password masked.
+      /^q dash {2}redis:\/\/(q-test:\*\*\*@)?127\.0\.0\.1:\d+ \(prefix dash-\w+\) {2}refreshed \d\d:\d\d:\d\dZ, every 500ms/,
     );
     expect(shown).toMatch(/Servers: 1 \(1 running\), workers 0\/4 busy/);
     expect(shown).toMatch(
