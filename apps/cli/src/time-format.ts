@@ -1,18 +1,8 @@
 /** Times and durations for people. */
+import { describeDuration } from '@q/inspector';
 
-/** `850ms`, `42s`, `3m 20s`, `2h 5m`, `3d 4h`. */
-export function formatDuration(milliseconds: number): string {
-  const value = Math.abs(milliseconds);
-  if (value < 1000) return `${Math.round(value)}ms`;
-  const seconds = Math.round(value / 1000);
-  if (seconds < 60) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return seconds % 60 ? `${minutes}m ${seconds % 60}s` : `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 24) return minutes % 60 ? `${hours}h ${minutes % 60}m` : `${hours}h`;
-  const days = Math.floor(hours / 24);
-  return hours % 24 ? `${days}d ${hours % 24}h` : `${days}d`;
-}
+/** `850ms`, `42s`, `3m 20s`, `2h 5m`, `3d 4h`: the same wording as the inspector's findings. */
+export const formatDuration = describeDuration;
 
 /** `2026-11-26 14:35:07Z`, or '' for no time. */
 export function formatTime(date: Date | undefined): string {

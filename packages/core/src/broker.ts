@@ -284,7 +284,9 @@ export interface QueueStats {
   memoryUsage: number;
   /** Milliseconds the oldest pending task has waited; 0 when none. */
   latency: number;
+  /** Tasks in every state, aggregating included. */
   size: number;
+  /** Groups holding aggregating tasks. */
   groups: number;
   pending: number;
   active: number;
@@ -293,6 +295,7 @@ export interface QueueStats {
   archived: number;
   completed: number;
   aggregating: number;
+  /** Tasks processed today (UTC), failures included, as Asynq counts them. */
   processedToday: number;
   failedToday: number;
   processedTotal: number;

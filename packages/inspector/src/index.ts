@@ -1,5 +1,6 @@
 export { Inspector } from './inspector';
 export type { ClusterNode, InspectorOptions, ListOptions, ListTasksOptions } from './inspector';
+export { describeDuration } from './describe-duration';
 export type { DiagnoseOptions } from './diagnose';
 export { findingCodes } from './diagnosis';
 export type { Diagnosis, Finding, FindingCode, FindingSeverity } from './diagnosis';
