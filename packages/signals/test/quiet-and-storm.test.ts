@@ -3,20 +3,17 @@
  * TERM) and S6 (TSTP, a watch, then CONT). Figures from RELIABILITY.md; times measured from outside
  * get `ciAllowanceMs` on top.
  */
-import { createRedisBroker } from '@q/broker-redis';
-import { Client } from '@q/client';
 import { describe, expect, inject, it, vi } from 'vitest';
 import {
   ciAllowanceMs,
+  exitAfter,
   isForcedShutdownStarted,
   isGracefulShutdownStarted,
   isTaskFinished,
   isTaskStarted,
-  isWorkerRunning,
   reportFigure,
   signalReceived,
-  spawnWorker,
-  uniquePrefix,
+  withRunningWorker,
   type LogLine,
 } from './worker-harness';
 
@@ -27,18 +24,8 @@ const sleep = (milliseconds: number): Promise<void> =>
 describe('quiet, resume and signal storms', () => {
   it('S5: 500 random TSTP / CONT / USR2 within 1 s, then TERM: no crash, one shutdown sequence, exit within timeout + 1 s', async () => {
     const shutdownTimeout = 3000;
-    const prefix = uniquePrefix('s5');
-    const broker = createRedisBroker({ url: redisUrl, prefix });
-    const client = new Client({ broker });
-    const worker = spawnWorker({
-      redisUrl,
-      prefix,
-      queues: { default: 1 },
-      concurrency: 10,
-      shutdownTimeout,
-    });
-    try {
-      await worker.waitForLine(isWorkerRunning);
+    const config = { redisUrl, queues: { default: 1 }, concurrency: 10, shutdownTimeout };
+    await withRunningWorker('s5', config, async ({ client, worker }) => {
       await client.enqueueMany(Array.from({ length: 40 }, () => ({ type: 'work', payload: { ms: 400 } })));
       await worker.waitForLine(isTaskStarted);
 
@@ -49,9 +36,7 @@ describe('quiet, resume and signal storms', () => {
         if (index % 25 === 24) await sleep(40);
       }
       const stormMs = Date.now() - stormStartedAt;
-      const sentAt = worker.send('SIGTERM');
-      const exit = await worker.exited;
-      const elapsed = exit.at - sentAt;
+      const { exit, elapsed } = await exitAfter(worker, 'SIGTERM');
       const handled = worker.lines.filter((line) => typeof line.outcome === 'string').length;
       reportFigure(
         'S5',
@@ -66,30 +51,22 @@ describe('quiet, resume and signal storms', () => {
       expect(worker.count((line) => line.level === 'error')).toBe(0);
       expect(worker.count((line) => line.dump !== undefined)).toBeGreaterThan(0);
       expect(worker.stderr()).toBe('');
-    } finally {
-      worker.kill();
-      await broker.close();
-    }
+    });
   });
 
   it('S6: TSTP, a watch, then CONT: no dequeue while quiet, in-flight tasks complete, leases kept, backlog warned about, CONT resumes within 1 s', async () => {
     // RELIABILITY.md watches for 30 s; 8 s keeps the suite short and still outlasts the 2 s lease four times over.
     const watchMs = 8000;
     const leaseDuration = 2000;
-    const prefix = uniquePrefix('s6');
-    const broker = createRedisBroker({ url: redisUrl, prefix });
-    const client = new Client({ broker });
-    const worker = spawnWorker({
+    const config = {
       redisUrl,
-      prefix,
       queues: { default: 1 },
       concurrency: 10,
       shutdownTimeout: 3000,
       leaseDuration,
       run: { quietWarningAfter: 3000, checkInterval: 250 },
-    });
-    try {
-      await worker.waitForLine(isWorkerRunning);
+    };
+    await withRunningWorker('s6', config, async ({ broker, client, worker }) => {
       await client.enqueueMany(Array.from({ length: 5 }, () => ({ type: 'work', payload: { ms: 5000 } })));
       await vi.waitFor(() => expect(worker.count(isTaskStarted)).toBe(5), { timeout: 5000, interval: 20 });
 
@@ -135,9 +112,6 @@ describe('quiet, resume and signal storms', () => {
 
       worker.send('SIGTERM');
       expect((await worker.exited).code).toBe(0);
-    } finally {
-      worker.kill();
-      await broker.close();
-    }
+    });
   });
 });

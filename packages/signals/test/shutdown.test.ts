@@ -3,21 +3,18 @@
  * with hung handlers), S4 (the double signal), and the watchdog. Figures from RELIABILITY.md; times
  * measured from outside get `ciAllowanceMs` on top.
  */
-import { createRedisBroker } from '@q/broker-redis';
-import { Client } from '@q/client';
 import { describe, expect, inject, it, vi } from 'vitest';
 import { checkGracefulTerm } from './graceful-term-scenario';
 import {
   ciAllowanceMs,
+  exitAfter,
   isForcedShutdownStarted,
   isGracefulShutdownStarted,
   isTaskAborted,
   isTaskStarted,
-  isWorkerRunning,
   reportFigure,
   signalReceived,
-  spawnWorker,
-  uniquePrefix,
+  withRunningWorker,
 } from './worker-harness';
 
 const redisUrl = inject('redisUrl');
@@ -30,18 +27,8 @@ describe('shutdown by signal', () => {
   it('S2: SIGTERM with 20 hung tasks: exit within timeout + 1 s, handlers aborted, 20 back in pending, retry count unchanged', async () => {
     // RELIABILITY.md uses 60 s tasks and an 8 s timeout; 3 s keeps the suite short and the bound is the same: timeout + 1 s.
     const shutdownTimeout = 3000;
-    const prefix = uniquePrefix('s2');
-    const broker = createRedisBroker({ url: redisUrl, prefix });
-    const client = new Client({ broker });
-    const worker = spawnWorker({
-      redisUrl,
-      prefix,
-      queues: { default: 1 },
-      concurrency: 20,
-      shutdownTimeout,
-    });
-    try {
-      await worker.waitForLine(isWorkerRunning);
+    const config = { redisUrl, queues: { default: 1 }, concurrency: 20, shutdownTimeout };
+    await withRunningWorker('s2', config, async ({ broker, client, worker }) => {
       // Half honour their abort signal, half ignore it and never settle.
       await client.enqueueMany(
         Array.from({ length: 20 }, (_, index) =>
@@ -50,9 +37,7 @@ describe('shutdown by signal', () => {
       );
       await vi.waitFor(() => expect(worker.count(isTaskStarted)).toBe(20), { timeout: 5000, interval: 20 });
 
-      const sentAt = worker.send('SIGTERM');
-      const exit = await worker.exited;
-      const elapsed = exit.at - sentAt;
+      const { exit, elapsed } = await exitAfter(worker, 'SIGTERM');
       reportFigure(
         'S2',
         `exit code ${exit.code} ${elapsed} ms after SIGTERM (timeout ${shutdownTimeout} ms)`,
@@ -65,33 +50,18 @@ describe('shutdown by signal', () => {
       expect(stats).toMatchObject({ pending: 20, active: 0, retry: 0, archived: 0 });
       const pending = await broker.listTasks('default', 'pending', { pageSize: 50 });
       expect(pending.map((task) => task.message.retried)).toEqual(Array.from({ length: 20 }, () => 0));
-    } finally {
-      worker.kill();
-      await broker.close();
-    }
+    });
   });
 
   it('S4: SIGTERM then SIGINT 200 ms later forces the shutdown: exit within 2.5 s of the second signal, tasks requeued', async () => {
-    const prefix = uniquePrefix('s4');
-    const broker = createRedisBroker({ url: redisUrl, prefix });
-    const client = new Client({ broker });
-    const worker = spawnWorker({
-      redisUrl,
-      prefix,
-      queues: { default: 1 },
-      concurrency: 10,
-      shutdownTimeout: 30_000,
-    });
-    try {
-      await worker.waitForLine(isWorkerRunning);
+    const config = { redisUrl, queues: { default: 1 }, concurrency: 10, shutdownTimeout: 30_000 };
+    await withRunningWorker('s4', config, async ({ broker, client, worker }) => {
       await client.enqueueMany(Array.from({ length: 10 }, () => ({ type: 'work', payload: { ms: 60_000 } })));
       await vi.waitFor(() => expect(worker.count(isTaskStarted)).toBe(10), { timeout: 5000, interval: 20 });
 
       worker.send('SIGTERM');
       await new Promise((resolve) => setTimeout(resolve, 200));
-      const secondAt = worker.send('SIGINT');
-      const exit = await worker.exited;
-      const elapsed = exit.at - secondAt;
+      const { exit, elapsed } = await exitAfter(worker, 'SIGINT');
       reportFigure('S4', `exit code ${exit.code} ${elapsed} ms after the second signal`);
 
       expect(exit.code).toBe(0);
@@ -101,32 +71,22 @@ describe('shutdown by signal', () => {
       expect(worker.lines.find(signalReceived('SIGINT'))?.outcome).toMatch(/forced/);
       const stats = await broker.queueStats('default', Date.now());
       expect(stats).toMatchObject({ pending: 10, active: 0, retry: 0, archived: 0 });
-    } finally {
-      worker.kill();
-      await broker.close();
-    }
+    });
   });
 
   it('the watchdog: a shutdown that never finishes ends in a non-zero exit that names what still runs', async () => {
     const shutdownTimeout = 1000;
-    const prefix = uniquePrefix('watchdog');
-    const broker = createRedisBroker({ url: redisUrl, prefix });
-    const client = new Client({ broker });
-    const worker = spawnWorker({
+    const config = {
       redisUrl,
-      prefix,
       queues: { default: 1 },
       concurrency: 2,
       shutdownTimeout,
       faults: { shutdownHangs: true },
-    });
-    try {
-      await worker.waitForLine(isWorkerRunning);
+    };
+    await withRunningWorker('watchdog', config, async ({ client, worker }) => {
       await client.enqueue('hang', {});
       await worker.waitForLine(isTaskStarted);
-      const sentAt = worker.send('SIGTERM');
-      const exit = await worker.exited;
-      const elapsed = exit.at - sentAt;
+      const { exit, elapsed } = await exitAfter(worker, 'SIGTERM');
       reportFigure(
         'watchdog',
         `exit code ${exit.code} ${elapsed} ms after SIGTERM (timeout ${shutdownTimeout} ms)`,
@@ -136,9 +96,6 @@ describe('shutdown by signal', () => {
       expect(elapsed).toBeLessThan(shutdownTimeout + 1000 + ciAllowanceMs);
       const report = worker.lines.find((line) => line.level === 'error' && line.msg.startsWith('watchdog'));
       expect(report?.runningTasks).toEqual([expect.objectContaining({ type: 'hang', queue: 'default' })]);
-    } finally {
-      worker.kill();
-      await broker.close();
-    }
+    });
   });
 });

@@ -8,17 +8,18 @@
  * worker's real connections are killed with `CLIENT KILL` at the same time.
  */
 import { spawnSync } from 'node:child_process';
-import { createRedisBroker } from '@q/broker-redis';
-import { Client } from '@q/client';
+import type { Client } from '@q/client';
 import { describe, expect, inject, it, vi } from 'vitest';
 import { startRedisServer } from '../../../test/redis-server';
 import {
   ciAllowanceMs,
+  exitAfter,
   isTaskStarted,
   isWorkerRunning,
   reportFigure,
   spawnWorker,
   uniquePrefix,
+  withRunningWorker,
   type LogLine,
   type WorkerHandle,
 } from './worker-harness';
@@ -49,19 +50,14 @@ function recoveryAfterFault(worker: WorkerHandle): number {
 
 describe('a stuck or broken worker', () => {
   it('S8: a fetch loop whose dequeue throws recovers within 1 s; a probe task completes within 2 s', async () => {
-    const prefix = uniquePrefix('s8-throw');
-    const broker = createRedisBroker({ url: sharedRedisUrl, prefix });
-    const client = new Client({ broker });
-    const worker = spawnWorker({
+    const config = {
       redisUrl: sharedRedisUrl,
-      prefix,
       queues: { default: 1 },
       concurrency: 2,
       shutdownTimeout: 1000,
       faults: { failDequeue: { afterMs: 1500, count: 3 } },
-    });
-    try {
-      await worker.waitForLine(isWorkerRunning);
+    };
+    await withRunningWorker('s8-throw', config, async ({ client, worker }) => {
       await worker.waitForLine(isDequeueFault);
       const probeMs = await probe(client, worker);
       await vi.waitFor(() => expect(worker.count(isDequeueFault)).toBe(3));
@@ -74,68 +70,56 @@ describe('a stuck or broken worker', () => {
       expect(probeMs).toBeLessThan(2000 + ciAllowanceMs);
       worker.send('SIGTERM');
       expect((await worker.exited).code).toBe(0);
-    } finally {
-      worker.kill();
-      await broker.close();
-    }
+    });
   });
 
   it('S8: an UNBLOCKED error with the connections killed: the loop recovers within 1 s; a probe completes within 2 s', async () => {
     const redis = await startRedisServer();
-    const prefix = uniquePrefix('s8-unblocked');
-    const worker = spawnWorker({
+    const config = {
       redisUrl: redis.url,
-      prefix,
       queues: { default: 1 },
       concurrency: 2,
       shutdownTimeout: 1000,
-      faults: { failDequeue: { afterMs: 1500, count: 1, error: 'unblocked' } },
-    });
-    const broker = createRedisBroker({ url: redis.url, prefix });
+      faults: { failDequeue: { afterMs: 1500, count: 1, error: 'unblocked' as const } },
+    };
     try {
-      await worker.waitForLine(isWorkerRunning);
-      await worker.waitForLine(isDequeueFault);
-      for (const type of ['pubsub', 'normal']) {
-        const killed = spawnSync(
-          'redis-cli',
-          ['-p', String(redis.port), 'CLIENT', 'KILL', 'TYPE', type, 'SKIPME', 'yes'],
-          {
-            encoding: 'utf8',
-          },
+      await withRunningWorker('s8-unblocked', config, async ({ client, worker }) => {
+        await worker.waitForLine(isDequeueFault);
+        for (const type of ['pubsub', 'normal']) {
+          const killed = spawnSync(
+            'redis-cli',
+            ['-p', String(redis.port), 'CLIENT', 'KILL', 'TYPE', type, 'SKIPME', 'yes'],
+            {
+              encoding: 'utf8',
+            },
+          );
+          expect(killed.status).toBe(0);
+        }
+        const probeMs = await probe(client, worker);
+        const recoveryMs = recoveryAfterFault(worker);
+        reportFigure(
+          'S8 unblocked',
+          `loop recovered ${recoveryMs} ms after UNBLOCKED; probe done in ${probeMs} ms`,
         );
-        expect(killed.status).toBe(0);
-      }
-      const probeMs = await probe(new Client({ broker }), worker);
-      const recoveryMs = recoveryAfterFault(worker);
-      reportFigure(
-        'S8 unblocked',
-        `loop recovered ${recoveryMs} ms after UNBLOCKED; probe done in ${probeMs} ms`,
-      );
-      expect(recoveryMs).toBeLessThan(1000 + ciAllowanceMs);
-      expect(probeMs).toBeLessThan(2000 + ciAllowanceMs);
-      worker.send('SIGTERM');
-      expect((await worker.exited).code).toBe(0);
+        expect(recoveryMs).toBeLessThan(1000 + ciAllowanceMs);
+        expect(probeMs).toBeLessThan(2000 + ciAllowanceMs);
+        worker.send('SIGTERM');
+        expect((await worker.exited).code).toBe(0);
+      });
     } finally {
-      worker.kill();
-      await broker.close();
       await redis.stop();
     }
   });
 
   it('S8: a handler that never settles is reported after its timeout, keeps its slot, and others still run', async () => {
-    const prefix = uniquePrefix('s8-stuck');
-    const broker = createRedisBroker({ url: sharedRedisUrl, prefix });
-    const client = new Client({ broker });
-    const worker = spawnWorker({
+    const config = {
       redisUrl: sharedRedisUrl,
-      prefix,
       queues: { default: 1 },
       concurrency: 2,
       shutdownTimeout: 1000,
       run: { health: { port: 0 } },
-    });
-    try {
-      const running = await worker.waitForLine(isWorkerRunning);
+    };
+    await withRunningWorker('s8-stuck', config, async ({ broker, client, worker, running }) => {
       const info = await client.enqueue('hang', {}, { timeout: '1s' });
       const started = await worker.waitForLine((line) => isTaskStarted(line) && line.taskId === info.id);
       const reported = await worker.waitForLine(
@@ -173,20 +157,16 @@ describe('a stuck or broken worker', () => {
       const probeMs = await probe(client, worker);
       expect(probeMs).toBeLessThan(2000 + ciAllowanceMs);
 
-      const sentAt = worker.send('SIGTERM');
-      const exit = await worker.exited;
+      const { exit, elapsed } = await exitAfter(worker, 'SIGTERM');
       expect(exit.code).toBe(0);
-      expect(exit.at - sentAt).toBeLessThan(1000 + 1000 + ciAllowanceMs);
+      expect(elapsed).toBeLessThan(1000 + 1000 + ciAllowanceMs);
       // Its timeout failed the attempt (as in Go Asynq), so the task waits for its retry; nothing is left active.
       expect(await broker.queueStats('default', Date.now())).toMatchObject({
         retry: 1,
         active: 0,
         pending: 0,
       });
-    } finally {
-      worker.kill();
-      await broker.close();
-    }
+    });
   });
 
   it('a fetch loop that stops going round fails /healthz and /readyz and is logged', async () => {

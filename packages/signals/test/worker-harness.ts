@@ -6,6 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRedisBroker, type RedisBroker } from '@q/broker-redis';
+import { Client } from '@q/client';
 import type { WorkerConfig } from './worker-process';
 
 export const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -141,6 +143,49 @@ export function spawnWorker(config: WorkerConfig, options: SpawnOptions = {}): W
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+export interface RunningWorker {
+  prefix: string;
+  /** A broker and a client of the test's own, on the worker's Redis and prefix. */
+  broker: RedisBroker;
+  client: Client;
+  worker: WorkerHandle;
+  /** The worker's "worker running" log line. */
+  running: LogLine;
+}
+
+/**
+ * Spawns a worker under a fresh prefix named after `name`, with a broker and a client on the same Redis
+ * and prefix, waits until the worker runs, and runs `test`. Afterwards, whatever happened, the worker is
+ * killed if still running and the broker closed.
+ */
+export async function withRunningWorker(
+  name: string,
+  config: Omit<WorkerConfig, 'prefix'>,
+  test: (run: RunningWorker) => Promise<void>,
+): Promise<void> {
+  const prefix = uniquePrefix(name);
+  const broker = createRedisBroker({ url: config.redisUrl, prefix });
+  const client = new Client({ broker });
+  const worker = spawnWorker({ ...config, prefix });
+  try {
+    const running = await worker.waitForLine(isWorkerRunning);
+    await test({ prefix, broker, client, worker, running });
+  } finally {
+    worker.kill();
+    await broker.close();
+  }
+}
+
+/** Sends `signal` and waits for the worker to exit; `elapsed` is from the signal to the exit, in ms. */
+export async function exitAfter(
+  worker: WorkerHandle,
+  signal: NodeJS.Signals,
+): Promise<{ exit: WorkerExit; elapsed: number }> {
+  const sentAt = worker.send(signal);
+  const exit = await worker.exited;
+  return { exit, elapsed: exit.at - sentAt };
 }
 
 function tail(lines: readonly LogLine[]): string {
