@@ -1,8 +1,8 @@
 /** The q command over TLS (a self-signed certificate) and against a Redis Cluster of three masters. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startRedisServer, type RedisServerHandle } from '../../../test/redis-server';
+import { makeSelfSignedCertificate } from '../../../test/self-signed-certificate';
 import { buildCli, runQ } from './built-cli';
 
 const servers: RedisServerHandle[] = [];
@@ -21,29 +21,10 @@ describe.skipIf(!has('openssl'))('q over TLS', () => {
   it('refuses an untrusted certificate with a clear message, and connects with --insecure or the CA', async () => {
     const plain = await startRedisServer();
     servers.push(plain);
-    const certificate = join(plain.dir, 'cert.pem');
-    const key = join(plain.dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        certificate,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=redis.test',
-      ],
-      {
-        stdio: 'ignore',
-      },
-    );
+    const { certFile: certificate, keyFile: key } = makeSelfSignedCertificate({
+      host: 'redis.test',
+      dir: plain.dir,
+    });
     await plain.stop({ keepData: true });
     const port = await freePort();
     let tlsPort = await freePort();

@@ -14,10 +14,10 @@ import { silentLogger } from '@q/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/redis-server';
 import { leastPrivilegeAcl } from '../../../test/least-privilege-acl';
+import { makeSelfSignedCertificate } from '../../../test/self-signed-certificate';
 import { RestartableRedis } from '../src/redis-tools';
 import { reportFigures, Scenario } from '../src/scenario';
 import { sized, timeLimit } from '../src/scale';
-import { makeSelfSignedCertificate } from '../src/self-signed-certificate';
 
 const size = sized({ ci: { tasks: 400, rate: 80 }, full: { tasks: 3000, rate: 150 } });
 

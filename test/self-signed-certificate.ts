@@ -1,6 +1,7 @@
-/** A self-signed certificate for 127.0.0.1 made with `openssl`, for a TLS redis-server in the battery. */
+/** A self-signed certificate made with `openssl`, for a TLS redis-server in the tests and the battery. */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -12,8 +13,17 @@ export interface SelfSignedCertificate {
   pem: string;
 }
 
-export function makeSelfSignedCertificate(): SelfSignedCertificate {
-  const dir = mkdtempSync(join(tmpdir(), 'q-tls-'));
+export interface SelfSignedCertificateOptions {
+  /** The name (or IP address) the certificate is for, as its common name and subject alternative name. */
+  host?: string;
+  /** Where to write the files; a new temporary directory, for the caller to remove, unless given. */
+  dir?: string;
+}
+
+export function makeSelfSignedCertificate({
+  host = '127.0.0.1',
+  dir = mkdtempSync(join(tmpdir(), 'q-tls-')),
+}: SelfSignedCertificateOptions = {}): SelfSignedCertificate {
   const certFile = join(dir, 'redis.crt');
   const keyFile = join(dir, 'redis.key');
   try {
@@ -32,9 +42,9 @@ export function makeSelfSignedCertificate(): SelfSignedCertificate {
         '-out',
         certFile,
         '-subj',
-        '/CN=127.0.0.1',
+        `/CN=${host}`,
         '-addext',
-        'subjectAltName=IP:127.0.0.1',
+        `subjectAltName=${isIP(host) ? 'IP' : 'DNS'}:${host}`,
       ],
       { stdio: 'pipe' },
     );
