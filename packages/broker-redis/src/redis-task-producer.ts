@@ -9,7 +9,8 @@ import {
   type EnqueueResult,
   type TaskProducer,
 } from '@q/core';
-import { EnqueueCoalescer, sendPlans, type SendOutcome } from './enqueue-batcher';
+import { CallCoalescer, type CallOutcome } from './call-coalescer';
+import { sendPlans } from './enqueue-batcher';
 import { enqueueBatchCall, planEnqueue, refusal, type EnqueuePlan } from './enqueue-plan';
 import type { RedisBrokerContext } from './redis-broker-context';
 import { toBrokerError } from './redis-errors';
@@ -17,10 +18,10 @@ import { replyArray, replyNumber } from './redis-reply';
 import { runScript } from './redis-scripts';
 
 export class RedisTaskProducer implements TaskProducer {
-  private readonly coalescer: EnqueueCoalescer;
+  private readonly coalescer: CallCoalescer<EnqueuePlan, number>;
 
   constructor(private readonly context: RedisBrokerContext) {
-    this.coalescer = new EnqueueCoalescer((plans) => this.send(plans));
+    this.coalescer = new CallCoalescer((plans) => this.send(plans));
   }
 
   /** Coalesced with the other enqueues started at the same time: one script call per queue. */
@@ -45,7 +46,7 @@ export class RedisTaskProducer implements TaskProducer {
   }
 
   /** Writes plans (one script call per queue and chunk) and registers their queues, all at once. */
-  private async send(plans: readonly EnqueuePlan[]): Promise<SendOutcome[]> {
+  private async send(plans: readonly EnqueuePlan[]): Promise<CallOutcome<number>[]> {
     const now = this.context.now();
     const [outcomes] = await Promise.all([
       sendPlans(this.context.connection, plans, now),
@@ -84,10 +85,10 @@ export class RedisTaskProducer implements TaskProducer {
     return planned.map((entry): EnqueueManyResult => {
       if (QError.is(entry)) return { ok: false, error: entry };
       const outcome = byPlan.get(entry);
-      if (!outcome || 'error' in outcome) {
-        return { ok: false, error: toBrokerError(outcome?.error ?? 'no reply', 'enqueue') };
+      if (!outcome?.ok) {
+        return { ok: false, error: toBrokerError(outcome ? outcome.error : 'no reply', 'enqueue') };
       }
-      const error = refusal(entry, outcome.code);
+      const error = refusal(entry, outcome.value);
       return error ? { ok: false, error } : { ok: true, result: entry.result };
     });
   }
