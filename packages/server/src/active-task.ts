@@ -75,27 +75,39 @@ export function signalOf(entry: ActiveTask): AbortSignal {
 }
 
 /**
- * What a handler receives as its context. A plain object (spreading it keeps every field); the signal
- * and the deadline Date are made when first read.
+ * What a handler receives as its context. Its `signal`, `deadline` and `writeResult` live on the class
+ * (getters made on first read), so a context costs one small object per attempt; pass it on as it is
+ * rather than spreading it into a new object, which would leave those three behind.
  */
-export function createAttemptContext(
-  entry: ActiveTask,
-  writeResult: (entry: ActiveTask, result: Uint8Array) => Promise<void>,
-): TaskContext {
-  const { message } = entry;
-  let deadline: Date | undefined;
-  return {
-    get signal() {
-      return signalOf(entry);
-    },
-    taskId: message.id,
-    retryCount: message.retried,
-    maxRetry: message.maxRetry,
-    queue: message.queue,
-    get deadline() {
-      deadline ??= new Date(entry.deadline.at);
-      return deadline;
-    },
-    writeResult: (result) => writeResult(entry, result),
-  };
+export class AttemptContext implements TaskContext {
+  readonly taskId: string;
+  readonly retryCount: number;
+  readonly maxRetry: number;
+  readonly queue: string;
+  readonly #entry: ActiveTask;
+  readonly #resultWriter: (entry: ActiveTask, result: Uint8Array) => Promise<void>;
+  #deadline: Date | undefined;
+
+  constructor(entry: ActiveTask, resultWriter: (entry: ActiveTask, result: Uint8Array) => Promise<void>) {
+    this.#entry = entry;
+    this.#resultWriter = resultWriter;
+    const { message } = entry;
+    this.taskId = message.id;
+    this.retryCount = message.retried;
+    this.maxRetry = message.maxRetry;
+    this.queue = message.queue;
+  }
+
+  get signal(): AbortSignal {
+    return signalOf(this.#entry);
+  }
+
+  get deadline(): Date {
+    this.#deadline ??= new Date(this.#entry.deadline.at);
+    return this.#deadline;
+  }
+
+  writeResult(result: Uint8Array): Promise<void> {
+    return this.#resultWriter(this.#entry, result);
+  }
 }

@@ -5,7 +5,7 @@
  * Asynq, while its slot stays taken until the handler settles, whatever it does with its signal.
  */
 import { LeaseLostError, taskDefaults } from '@q/core';
-import { type ActiveTask, createAttemptContext } from './active-task';
+import { type ActiveTask, AttemptContext } from './active-task';
 import type { DeadlineTimer } from './deadline-timer';
 import { toError } from './error-chain';
 import type { Handler, Task } from './handler';
@@ -142,7 +142,7 @@ export class TaskRunner {
       let handled: Promise<void>;
       try {
         handled = Promise.resolve(
-          this.handler.processTask(task, createAttemptContext(entry, this.writeResultBound)),
+          this.handler.processTask(task, new AttemptContext(entry, this.writeResultBound)),
         );
       } catch (thrown) {
         handled = Promise.reject(toError(thrown));
