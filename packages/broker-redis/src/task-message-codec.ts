@@ -112,44 +112,52 @@ function delimitedSize(size: number): number {
   return 1 + varint32Size(size) + size;
 }
 
-function writeVarint32(buf: Buffer, pos: number, value: number): number {
+/** The buffer being written and the write position in it; encoding is synchronous, so one of each is enough. */
+const emptyOutput = Buffer.alloc(0);
+let out: Buffer = emptyOutput;
+let at = 0;
+
+function writeVarint32(value: number): void {
   while (value > 0x7f) {
-    buf[pos++] = (value & 0x7f) | 0x80;
+    out[at++] = (value & 0x7f) | 0x80;
     value >>>= 7;
   }
-  buf[pos++] = value;
-  return pos;
+  out[at++] = value;
 }
 
 /** Writes a safe integer (or an int32) as a 64-bit two's complement varint. */
-function writeInt64(buf: Buffer, pos: number, value: number): number {
-  if (value >= 0 && value < twoTo32) return writeVarint32(buf, pos, value);
+function writeInt64(value: number): void {
+  if (value >= 0 && value < twoTo32) {
+    writeVarint32(value);
+    return;
+  }
   let low = value >>> 0;
   // Exact: value - low is a multiple of 2^32; for negative values this is the sign-extended high word.
   let high = ((value - low) / twoTo32) >>> 0;
   while (high !== 0 || low > 0x7f) {
-    buf[pos++] = (low & 0x7f) | 0x80;
+    out[at++] = (low & 0x7f) | 0x80;
     low = ((low >>> 7) | (high << 25)) >>> 0;
     high >>>= 7;
   }
-  buf[pos++] = low;
-  return pos;
+  out[at++] = low;
 }
 
-/** Writes `size` bytes of UTF-8 (`size` from utf8Size). */
-function writeString(buf: Buffer, pos: number, text: string, size: number): number {
+function writeInt64Field(fieldTag: number, value: number): void {
+  out[at++] = fieldTag;
+  writeInt64(value);
+}
+
+/** Writes a length-delimited string field whose UTF-8 form takes `size` bytes (from utf8Size). */
+function writeStringField(fieldTag: number, text: string, size: number): void {
+  out[at++] = fieldTag;
+  writeVarint32(size);
   if (size === text.length && size <= 64) {
     // ASCII: one byte per code unit.
-    for (let i = 0; i < size; i++) buf[pos + i] = text.charCodeAt(i);
-    return pos + size;
+    for (let i = 0; i < size; i++) out[at + i] = text.charCodeAt(i);
+    at += size;
+  } else {
+    at += out.write(text, at, size, size === text.length ? 'latin1' : 'utf8');
   }
-  return pos + buf.write(text, pos, size, size === text.length ? 'latin1' : 'utf8');
-}
-
-function writeStringField(buf: Buffer, pos: number, fieldTag: number, text: string, size: number): number {
-  buf[pos++] = fieldTag;
-  pos = writeVarint32(buf, pos, size);
-  return writeString(buf, pos, text, size);
 }
 
 /**
@@ -206,61 +214,41 @@ export function encodeTaskMessage(message: TaskMessage): Uint8Array {
   }
 
   const buf = Buffer.allocUnsafe(size);
-  let pos = 0;
-  if (typeSize > 0) pos = writeStringField(buf, pos, tag.type, type, typeSize);
+  out = buf;
+  at = 0;
+  if (typeSize > 0) writeStringField(tag.type, type, typeSize);
   if (payloadSize > 0) {
-    buf[pos++] = tag.payload;
-    pos = writeVarint32(buf, pos, payloadSize);
-    buf.set(payload, pos);
-    pos += payloadSize;
+    buf[at++] = tag.payload;
+    writeVarint32(payloadSize);
+    buf.set(payload, at);
+    at += payloadSize;
   }
-  if (idSize > 0) pos = writeStringField(buf, pos, tag.id, id, idSize);
-  if (queueSize > 0) pos = writeStringField(buf, pos, tag.queue, queue, queueSize);
-  if (retry !== 0) {
-    buf[pos++] = tag.retry;
-    pos = writeInt64(buf, pos, retry);
-  }
-  if (retried !== 0) {
-    buf[pos++] = tag.retried;
-    pos = writeInt64(buf, pos, retried);
-  }
-  if (errorSize > 0) pos = writeStringField(buf, pos, tag.errorMsg, errorMessage, errorSize);
-  if (timeout !== 0) {
-    buf[pos++] = tag.timeout;
-    pos = writeInt64(buf, pos, timeout);
-  }
-  if (deadline !== 0) {
-    buf[pos++] = tag.deadline;
-    pos = writeInt64(buf, pos, deadline);
-  }
-  if (uniqueKeySize > 0) pos = writeStringField(buf, pos, tag.uniqueKey, uniqueKey, uniqueKeySize);
-  if (lastFailedAt !== 0) {
-    buf[pos++] = tag.lastFailedAt;
-    pos = writeInt64(buf, pos, lastFailedAt);
-  }
-  if (retention !== 0) {
-    buf[pos++] = tag.retention;
-    pos = writeInt64(buf, pos, retention);
-  }
-  if (completedAt !== 0) {
-    buf[pos++] = tag.completedAt;
-    pos = writeInt64(buf, pos, completedAt);
-  }
-  if (groupKeySize > 0) pos = writeStringField(buf, pos, tag.groupKey, groupKey, groupKeySize);
+  if (idSize > 0) writeStringField(tag.id, id, idSize);
+  if (queueSize > 0) writeStringField(tag.queue, queue, queueSize);
+  if (retry !== 0) writeInt64Field(tag.retry, retry);
+  if (retried !== 0) writeInt64Field(tag.retried, retried);
+  if (errorSize > 0) writeStringField(tag.errorMsg, errorMessage, errorSize);
+  if (timeout !== 0) writeInt64Field(tag.timeout, timeout);
+  if (deadline !== 0) writeInt64Field(tag.deadline, deadline);
+  if (uniqueKeySize > 0) writeStringField(tag.uniqueKey, uniqueKey, uniqueKeySize);
+  if (lastFailedAt !== 0) writeInt64Field(tag.lastFailedAt, lastFailedAt);
+  if (retention !== 0) writeInt64Field(tag.retention, retention);
+  if (completedAt !== 0) writeInt64Field(tag.completedAt, completedAt);
+  if (groupKeySize > 0) writeStringField(tag.groupKey, groupKey, groupKeySize);
   if (headerKeys !== undefined && headerSizes !== undefined) {
     for (let i = 0; i < headerKeys.length; i++) {
       const key = headerKeys[i]!;
-      const keySize = headerSizes[i * 3]!;
-      const valueSize = headerSizes[i * 3 + 1]!;
-      buf[pos++] = tag.headers;
-      pos = writeVarint32(buf, pos, headerSizes[i * 3 + 2]!);
-      pos = writeStringField(buf, pos, tag.mapKey, key, keySize);
-      pos = writeStringField(buf, pos, tag.mapValue, headers[key]!, valueSize);
+      buf[at++] = tag.headers;
+      writeVarint32(headerSizes[i * 3 + 2]!);
+      writeStringField(tag.mapKey, key, headerSizes[i * 3]!);
+      writeStringField(tag.mapValue, headers[key]!, headerSizes[i * 3 + 1]!);
     }
   }
-  if (pos !== size) {
+  const written = at;
+  out = emptyOutput;
+  if (written !== size) {
     // Unreachable unless the sizes above and the writes disagree; never hand out uninitialized bytes.
-    throw new Error(`TaskMessage encoder wrote ${pos} bytes, expected ${size}.`);
+    throw new Error(`TaskMessage encoder wrote ${written} bytes, expected ${size}.`);
   }
   return buf;
 }
@@ -407,7 +395,8 @@ function skipField(fieldNumber: number, wireType: number, depthLeft: number): vo
       for (;;) {
         const [innerNumber, innerWire] = readTag();
         if (innerWire === endGroupWire) {
-          if (innerNumber !== fieldNumber) throw new WireError(`${what} ends with the end tag of field ${innerNumber}`);
+          if (innerNumber !== fieldNumber)
+            throw new WireError(`${what} ends with the end tag of field ${innerNumber}`);
           return;
         }
         skipField(innerNumber, innerWire, depthLeft - 1);
@@ -605,10 +594,9 @@ export function decodeTaskMessage(bytes: Uint8Array): TaskMessage {
     return decode(bytes);
   } catch (error) {
     if (!(error instanceof WireError)) throw error;
-    throw new MalformedTaskError(
-      `The task record's msg is not a protobuf TaskMessage (${error.message}).`,
-      { cause: error },
-    );
+    throw new MalformedTaskError(`The task record's msg is not a protobuf TaskMessage (${error.message}).`, {
+      cause: error,
+    });
   } finally {
     input = emptyInput;
   }
