@@ -147,16 +147,29 @@ function writeInt64Field(fieldTag: number, value: number): void {
   writeInt64(value);
 }
 
+/**
+ * Node's native string copies that `buf.write(text, offset, length, encoding)` and `buf.toString(encoding,
+ * start, end)` call after normalising their arguments; called directly, short strings cost a third less.
+ */
+interface NativeStringCopies {
+  latin1Write(text: string, offset: number, length: number): number;
+  utf8Write(text: string, offset: number, length: number): number;
+  latin1Slice(start: number, end: number): string;
+}
+
 /** Writes a length-delimited string field whose UTF-8 form takes `size` bytes (from utf8Size). */
 function writeStringField(fieldTag: number, text: string, size: number): void {
   out[at++] = fieldTag;
   writeVarint32(size);
-  if (size === text.length && size <= 64) {
-    // ASCII: one byte per code unit.
+  if (size !== text.length) {
+    at += (out as unknown as NativeStringCopies).utf8Write(text, at, size);
+  } else if (size > 16) {
+    // ASCII: Latin-1 writes it byte for byte.
+    at += (out as unknown as NativeStringCopies).latin1Write(text, at, size);
+  } else {
+    // Short ASCII: a loop beats the native call.
     for (let i = 0; i < size; i++) out[at + i] = text.charCodeAt(i);
     at += size;
-  } else {
-    at += out.write(text, at, size, size === text.length ? 'latin1' : 'utf8');
   }
 }
 
@@ -270,11 +283,6 @@ const emptyInput = Buffer.alloc(0);
 let input: Buffer = emptyInput;
 let pos = 0;
 
-/** Node's native Latin-1 slice, which `buf.toString('latin1', start, end)` calls after checking its arguments. */
-interface Latin1Slicer {
-  latin1Slice(start: number, end: number): string;
-}
-
 function truncated(what: string): WireError {
   return new WireError(`${what} runs past the end of the ${input.length} bytes`);
 }
@@ -365,7 +373,7 @@ function readString(what: string): string {
     }
   }
   // ASCII: Latin-1 reads it byte for byte.
-  return (buf as unknown as Latin1Slicer).latin1Slice(start, end);
+  return (buf as unknown as NativeStringCopies).latin1Slice(start, end);
 }
 
 /** Skips the value of an unknown field, as protobuf-es does (groups included). */
@@ -578,13 +586,9 @@ function decode(bytes: Uint8Array): TaskMessage {
   }
   // A copy: the input is usually a view into the whole Redis reply.
   const payloadSize = payloadEnd - payloadStart;
-  if (payloadSize > 0) {
-    const payload = new Uint8Array(payloadSize);
-    payload.set(input.subarray(payloadStart, payloadEnd));
-    message.payload = payload;
-  } else {
-    message.payload = new Uint8Array(0);
-  }
+  const payload = new Uint8Array(payloadSize);
+  if (payloadSize > 0) payload.set(input.subarray(payloadStart, payloadEnd));
+  message.payload = payload;
   return message;
 }
 
