@@ -5,10 +5,13 @@
  * `BigInt`, one exactly sized allocation per encode. It writes the same bytes as protobuf-es's `toBinary`
  * for `asynq.TaskMessage` (proto/asynq.proto) and reads what protobuf-es's `fromBinary` reads, to the same
  * values; task-message-codec.property.test.ts checks both against protobuf-es for generated messages.
+ * Where protobuf-es would read malformed bytes as garbage, this decoder refuses them with a
+ * MalformedTaskError instead: a known field with the wrong wire type, a header entry whose fields run
+ * past its length, and (a limit of @q's number type, not of the wire) an int64 outside ±(2^53 - 1).
  *
  * Wire format (proto3): each non-zero field is a tag (field number << 3 | wire type; one byte for the
  * fields 1..15) followed by a varint (wire type 0) or a varint length and that many bytes (wire type 2).
- * Fields are written in field-number order, zero values ('' , 0, empty bytes, empty map) are left out,
+ * Fields are written in field-number order, zero values ('', 0, empty bytes, empty map) are left out,
  * negative int32 and int64 values take ten bytes (two's complement, sign-extended to 64 bits), and each
  * header is one map entry message { 1: key, 2: value } in the order `Object.keys` lists them.
  */
