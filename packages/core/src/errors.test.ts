@@ -43,7 +43,7 @@ describe('QError', () => {
     expect(error.abortedBy).toBe('tasks[2]');
     expect(error.cause).toBe(cause);
     expect(error.message).toBe(
-      `Not enqueued: the atomic batch was aborted by tasks[2] (${cause.message}); nothing of the batch was written. Fix or remove tasks[2] and enqueue the batch again.`,
+      `Not enqueued: the atomic batch was aborted by tasks[2] (${cause.message.slice(0, -1)}); nothing of the batch was written. Fix or remove tasks[2] and enqueue the batch again.`,
     );
   });
 });

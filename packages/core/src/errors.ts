@@ -122,7 +122,7 @@ export class BatchAbortedError extends QError {
     options?: QErrorOptions,
   ) {
     const abortedBy = `${arrayName}[${index}]`;
-    const reason = options?.cause instanceof Error ? ` (${options.cause.message})` : '';
+    const reason = options?.cause instanceof Error ? ` (${options.cause.message.replace(/\.$/, '')})` : '';
     super(
       'Q_BATCH_ABORTED',
       `Not enqueued: the atomic batch was aborted by ${abortedBy}${reason}; nothing of the batch was written. Fix or remove ${abortedBy} and enqueue the batch again.`,
