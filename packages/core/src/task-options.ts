@@ -13,8 +13,8 @@ export interface TaskOptions {
   /**
    * How long one attempt may run. When neither `timeout` nor `deadline` is given, 30 minutes; when both
    * are, whichever ends first wins. Stored in whole seconds (as Go Asynq stores it), **rounded up** so an
-   * attempt is never cut short: `'1500ms'` and `1999` are stored as 2 s, `'500ms'` as 1 s. `0` means no
-   * timeout of its own.
+   * attempt is never cut short: `'1500ms'` and `1999` are stored as 2 s, `'500ms'` as 1 s. `0` sets none
+   * (a server then applies 30 minutes unless a deadline is given).
    */
   timeout?: Duration;
   /**
