@@ -1,5 +1,5 @@
 /**
- * Every Redis key and channel name of Asynq's layout (PROTOCOL.md), built from a prefix (`asynq` for
+ * Every Redis key and channel name of Asynq's layout (docs/protocol.md), built from a prefix (`asynq` for
  * Go compatibility). Per-queue keys carry the hash tag `{queue}` so one queue lives in one Cluster slot.
  */
 import { createHash } from 'node:crypto';

@@ -1,5 +1,5 @@
 import {
-  BrokerError,
+  BatchAbortedError,
   DuplicateTaskError,
   TaskIdConflictError,
   ValidationError,
@@ -306,8 +306,15 @@ describe('enqueueMany', () => {
     expect(results.every((result) => !result.ok)).toBe(true);
     const errors = results.map((result) => (result.ok ? undefined : result.error));
     expect(errors[1]).toBeInstanceOf(TaskIdConflictError);
-    expect(errors[0]).toBeInstanceOf(BrokerError);
-    expect(errors[0]!.message).toMatch(/task #1/);
+    for (const index of [0, 2]) {
+      const error = errors[index];
+      expect(error).toBeInstanceOf(BatchAbortedError);
+      expect(error).toMatchObject({ code: 'Q_BATCH_ABORTED', index: 1, abortedBy: 'requests[1]' });
+      expect(error!.cause).toBe(errors[1]);
+      expect(error!.message).toMatch(
+        /^Not enqueued: the atomic batch was aborted by requests\[1\] \(Task id/,
+      );
+    }
     expect(await redis.lrange(key('default', 'pending'), 0, -1)).toEqual([taken.id]);
   });
 

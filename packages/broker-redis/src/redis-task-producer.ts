@@ -1,5 +1,6 @@
 /** `TaskProducer` on Redis: single and batch enqueue. */
 import {
+  BatchAbortedError,
   BrokerError,
   QError,
   ValidationError,
@@ -128,10 +129,7 @@ export class RedisTaskProducer implements TaskProducer {
       if (error) return { ok: false, error };
       return {
         ok: false,
-        error: new BrokerError(
-          `Task "${plan.message.id}" was not written because the atomic batch was refused at task #${firstRefused} (${errors[firstRefused]?.message ?? 'refused'}); fix or remove that task and enqueue the batch again.`,
-          { cause: errors[firstRefused] },
-        ),
+        error: new BatchAbortedError(firstRefused, 'requests', { cause: errors[firstRefused] }),
       };
     });
   }
