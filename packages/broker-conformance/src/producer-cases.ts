@@ -105,7 +105,8 @@ export function producerCases(context: SuiteContext): void {
       expect(refused.every((result) => !result.ok)).toBe(true);
       expect(refused[1]!.ok ? undefined : refused[1]!.error).toBeInstanceOf(TaskIdConflictError);
       for (const index of [0, 2]) {
-        const error = refused[index]!.ok ? undefined : refused[index]!.error;
+        const result = refused[index]!;
+        const error = result.ok ? undefined : result.error;
         expect(error).toBeInstanceOf(BatchAbortedError);
         expect(error).toMatchObject({ index: 1, abortedBy: 'requests[1]' });
       }

@@ -42,7 +42,9 @@ describe('R10: maxmemory', () => {
       expect(failed).toBeGreaterThan(0);
       expect(acked + failed).toBe(size.attempts);
       expect(stored).toBe(ledgerAcked);
-      expect(messages).toEqual([expect.stringMatching(/out of memory.*raise maxmemory/)]);
+      // One message per script that met the full Redis (a lone enqueue, or a coalesced batch).
+      expect(messages.length).toBeGreaterThan(0);
+      for (const message of messages) expect(message).toMatch(/out of memory.*raise maxmemory/);
     },
     timeLimit(60_000),
   );
