@@ -14,7 +14,13 @@ const env = { ...process.env };
 env.Q_REDIS_URL ??= env.REDIS_URL ?? `redis://127.0.0.1:${env.Q_DEMO_REDIS_PORT ?? 6390}`;
 const child = spawn(
   process.execPath,
-  ['--conditions=@q/source', '--import', 'tsx', join('apps', 'cli', 'src', 'main.ts'), ...process.argv.slice(2)],
+  [
+    '--conditions=@q/source',
+    '--import',
+    'tsx',
+    join('apps', 'cli', 'src', 'main.ts'),
+    ...process.argv.slice(2),
+  ],
   { stdio: 'inherit', env },
 );
 // The terminal sends Ctrl-C to the whole process group, the child included: wait for it to exit.

@@ -110,7 +110,7 @@ try {
       `All commands: ${rate(allCommands)}/s by MONITOR, ${rate(commandstatsTotal)}/s by INFO commandstats\n`,
   );
 } finally {
-  await monitor.disconnect();
+  monitor.disconnect();
   await server.shutdown({ timeout: 0 });
   await broker.close();
   admin.disconnect();

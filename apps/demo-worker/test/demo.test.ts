@@ -21,7 +21,10 @@ function readmeQLines(): string[] {
 }
 
 /** Runs a command line in a shell from the repository root; resolves with its exit code and output. */
-function runLine(line: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+function runLine(
+  line: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolveRun) => {
     execFile('sh', ['-c', line], { cwd: repositoryRoot, env, timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;

@@ -254,8 +254,7 @@ export class Server extends EventEmitter<ServerEvents> {
       name: string,
       interval: number,
       run: (signal: AbortSignal) => Promise<void>,
-      runAtStart = false,
-      alignOffset?: number,
+      { runAtStart = false, alignOffset }: { runAtStart?: boolean; alignOffset?: number } = {},
     ) =>
       new PeriodicTask({
         name,
@@ -267,7 +266,9 @@ export class Server extends EventEmitter<ServerEvents> {
         ...(alignOffset === undefined ? {} : { alignOffset }),
       });
 
-    this.heartbeat = periodic('heartbeat', options.heartbeatInterval, () => this.writeState(), true);
+    this.heartbeat = periodic('heartbeat', options.heartbeatInterval, () => this.writeState(), {
+      runAtStart: true,
+    });
     // Three extensions per lease (every second at the default 3 s): a lease survives two failed or late
     // extensions. Go Asynq extends six times per lease (30 s lease, every 5 s).
     this.leaseKeeper = periodic('lease keeper', options.leaseDuration / 3, () => processor.extendLeases());
@@ -276,10 +277,9 @@ export class Server extends EventEmitter<ServerEvents> {
         'recoverer',
         options.recovererInterval,
         createRecoverer({ options, processor, reachability, callTimeout: brokerCallTimeout }),
-        true,
         // Just after each whole second (when leases end, stored in whole seconds), at an offset of this
         // server's own so that the servers of a fleet do not race for the same task.
-        recovererAlignOffset(),
+        { runAtStart: true, alignOffset: recovererAlignOffset() },
       ),
       periodic(
         'forwarder',
@@ -288,7 +288,9 @@ export class Server extends EventEmitter<ServerEvents> {
       ),
       periodic('janitor', options.janitorInterval, createJanitor(options, reachability, brokerCallTimeout)),
       // An evicting maxmemory policy is reported at start; a restart that lost the data, when seen.
-      periodic('store watch', options.heartbeatInterval, createStoreWatch(options, brokerCallTimeout), true),
+      periodic('store watch', options.heartbeatInterval, createStoreWatch(options, brokerCallTimeout), {
+        runAtStart: true,
+      }),
     ];
     if (options.groupAggregator) {
       this.background.push(

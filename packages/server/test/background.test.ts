@@ -159,7 +159,9 @@ describe('Server against Redis: background work', () => {
     await broker.forward([queue], Date.now());
     await strandInActive(broker, queue, info.id, Math.floor(Date.now() / 1000) - 60);
     const ran: Task[] = [];
-    await server({ queues: { [queue]: 1 }, retryDelay: () => 3_600_000 }).start((task) => void ran.push(task));
+    await server({ queues: { [queue]: 1 }, retryDelay: () => 3_600_000 }).start(
+      (task) => void ran.push(task),
+    );
     const recovered = await waitFor(async () => {
       const task = await broker.getTask(queue, info.id);
       return task.state === 'retry' ? task : undefined;

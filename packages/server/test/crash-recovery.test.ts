@@ -4,7 +4,6 @@
  * other runs them again within 5 s (lease 3 s, extended every second; the recoverer looks just after
  * each second; the first recovery retries at once). Go Asynq takes 60-120 s.
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { timingAllowanceMs } from '../../../test/timing-allowance';
@@ -20,7 +19,7 @@ interface WorkerLine {
 }
 
 function startWorker(url: string, prefix: string, queue: string, mode: 'hold' | 'finish') {
-  const child = spawnFixture('crash-worker', [url, prefix, queue, mode]) as ChildProcessWithoutNullStreams;
+  const child = spawnFixture('crash-worker', [url, prefix, queue, mode]);
   onTestFinished(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -67,7 +66,9 @@ describe('Server against Redis: crash recovery at the default settings', () => {
     );
     const reruns = survivor.lines.filter((line) => line.event === 'started');
     const slowest = Math.max(...reruns.map((line) => line.at! - killedAt));
-    process.stdout.write(`[figure] crash recovery at defaults: all 5 ran again ${slowest} ms after SIGKILL\n`);
+    process.stdout.write(
+      `[figure] crash recovery at defaults: all 5 ran again ${slowest} ms after SIGKILL\n`,
+    );
     expect(slowest).toBeLessThan(5000 + timingAllowanceMs);
     // Each ran again as its first retry ("asynq: task lease expired" spends one retry, as in Go Asynq).
     expect(new Set(reruns.map((line) => line.taskId))).toEqual(new Set(enqueued.map((info) => info.id)));
