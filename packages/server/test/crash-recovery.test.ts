@@ -55,6 +55,18 @@ describe('Server against Redis: crash recovery at the default settings', () => {
     // Let a few lease extensions pass: the tasks are running, not just taken.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(survivor.lines.filter((line) => line.event === 'started')).toEqual([]);
+    // Running tasks keep leases ending in the future, so Go Asynq's recoverer, which takes only leases
+    // that ended 30 s ago, would never take them.
+    const leases = await harness.broker.connection.zrange(
+      `${harness.prefix}:{${queue}}:lease`,
+      0,
+      -1,
+      'WITHSCORES',
+    );
+    expect(leases.length).toBe(10);
+    for (let index = 1; index < leases.length; index += 2) {
+      expect(Number(leases[index])).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000));
+    }
 
     doomed.child.kill('SIGKILL');
     const killedAt = Date.now();
