@@ -34,7 +34,7 @@ export function between(minimum: number, maximum: number): number {
  */
 export function failIfAsked(simulate: 'ok' | 'flaky' | 'broken', retryCount: number, what: string): void {
   if (simulate === 'flaky' && retryCount < 2) {
-    throw new Error(`${what}: the remote service timed out (attempt ${retryCount + 1}); will retry`);
+    throw new Error(`${what}: the remote service timed out (attempt ${retryCount + 1})`);
   }
   if (simulate === 'broken') throw new SkipRetry(`${what}: the request is invalid and will never succeed`);
 }

@@ -441,6 +441,20 @@ describe('extendLeases', () => {
     expect(await redis.zscore(key('default', 'lease'), 'gone')).toBeNull();
     expect((await broker.extendLeases('default', [], 60_000)).lost).toEqual([]);
   });
+
+  it('keeps tasks whose expiry did not move (extended twice within a second) and finds the lost among many', async () => {
+    const { broker, redis } = context;
+    const held = await Promise.all([1, 2, 3].map(() => enqueueAndDequeue()));
+    const ids = held.map((message) => message.id);
+    const first = await broker.extendLeases('default', ids, 60_000);
+    expect(first.lost).toEqual([]);
+    // The same expiry second again: ZADD XX CH counts no change, each task is looked up and still held.
+    await redis.zadd(key('default', 'lease'), Math.floor(first.leaseExpiresAt / 1000) + 100, ids[0]!);
+    expect((await broker.extendLeases('default', ids, 60_000)).lost).toEqual([]);
+    await redis.zrem(key('default', 'lease'), ids[1]!);
+    expect((await broker.extendLeases('default', ids, 60_000)).lost).toEqual([ids[1]]);
+    expect(await redis.zscore(key('default', 'lease'), ids[1]!)).toBeNull();
+  });
 });
 
 describe('writeResult', () => {
@@ -477,6 +491,15 @@ describe('listLeaseExpired', () => {
       isFailure: true,
     });
     expect(await redis.hget(key('default', `t:${orphan.id}`), 'state')).toBe('retry');
+  });
+
+  it('reads the active list only when it holds more tasks than the lease set', async () => {
+    const { broker, redis } = context;
+    const leased = await enqueueAndDequeue();
+    expect(await broker.listLeaseExpired(['default'], Date.now() - 1000)).toEqual([]);
+    await redis.zrem(key('default', 'lease'), leased.id);
+    const [orphan] = await broker.listLeaseExpired(['default'], Date.now() - 1000);
+    expect(orphan?.id).toBe(leased.id);
   });
 
   it('archives malformed records instead of returning them', async () => {

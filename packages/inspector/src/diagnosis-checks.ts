@@ -43,8 +43,11 @@ export interface DiagnosisContext {
 
 /** Asynq servers publish their state for 10 s; @q servers tell the store's remaining TTL instead. */
 const asynqServerTtl = 10_000;
-/** Asynq's lease: a skew beyond it makes one server recover tasks another is still running. */
-const leaseDuration = 30_000;
+/**
+ * @q's default lease (Go Asynq's is 30 s, recovered 30 s after it ends): a skew beyond it makes one
+ * server recover tasks another is still running.
+ */
+const leaseDuration = 3000;
 /** A shutdown that has lasted longer than this is stuck rather than in progress. */
 const stuckShutdownAfter = 30_000;
 
@@ -598,7 +601,7 @@ export function checkClockSkew(context: DiagnosisContext): Finding[] {
           `${entry.subject}: ${entry.exact ? '' : 'at least '}${describeDuration(entry.offset)} ${entry.offset > 0 ? 'ahead of' : 'behind'} ${reference}`,
       ),
       action:
-        'Synchronise clocks on every host (chrony or systemd-timesyncd). Lease expiry and due times are written by one process and read by another: a skew over 30s makes servers recover tasks that are still running, and scheduled tasks run early or late.',
+        'Synchronise clocks on every host (chrony or systemd-timesyncd). Lease expiry and due times are written by one process and read by another: a skew over the lease (3s by default for @q servers) makes servers recover tasks that are still running, and scheduled tasks run early or late.',
       data: {
         reference,
         offsets: skewed.map((entry) => ({

@@ -7,6 +7,12 @@ export interface PeriodicTaskOptions {
   interval: number;
   /** Run once at start instead of after the first interval. */
   runAtStart: boolean;
+  /**
+   * Run at whole multiples of `interval` on the clock plus this many milliseconds, instead of `interval`
+   * after the previous run ended. The recoverer uses it to look right after the second in which a lease
+   * ended; each server takes its own offset, so that they do not all look at the same instant.
+   */
+  alignOffset?: number;
   run: (signal: AbortSignal) => Promise<void>;
   logger: Logger;
   /** Called with the error of every failed run, before it is logged. */
@@ -60,12 +66,19 @@ export class PeriodicTask {
   }
 
   private async runLoop(signal: AbortSignal): Promise<void> {
-    const { interval, runAtStart } = this.options;
-    if (!runAtStart) await this.wait(interval, signal);
+    const { runAtStart } = this.options;
+    if (!runAtStart) await this.wait(this.nextWait(), signal);
     while (!signal.aborted) {
       await this.runOnce(signal);
-      await this.wait(interval, signal);
+      await this.wait(this.nextWait(), signal);
     }
+  }
+
+  private nextWait(): number {
+    const { interval, alignOffset } = this.options;
+    if (alignOffset === undefined) return interval;
+    const sinceSlot = (((Date.now() - alignOffset) % interval) + interval) % interval;
+    return interval - sinceSlot;
   }
 
   private async wait(milliseconds: number, signal: AbortSignal): Promise<void> {

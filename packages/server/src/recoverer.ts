@@ -1,4 +1,4 @@
-import type { TaskMessage } from '@q/core';
+import { LeaseLostError, type TaskMessage } from '@q/core';
 import type { BrokerReachability } from './broker-reachability';
 import { isUnreachableError } from './broker-reachability';
 import type { Processor } from './processor';
@@ -22,32 +22,43 @@ export interface RecovererOptions {
  * longer than the lease), and every active task with no lease at all, is retried with the error
  * "asynq: task lease expired", or archived when its retries are spent. Go Asynq waits until a lease
  * ended 30 s ago and sweeps every minute; @q sweeps every `recovererInterval` as soon as it ended.
- * Also returns aggregation sets whose aggregator died to their group.
+ *
+ * The retry is at once, and the queue's due retries are forwarded to pending straight away: the task's
+ * handler did not fail, its worker went away. When the attempt before also ended with an expired lease,
+ * the task may be what kills its workers, and `retryDelay` decides as for any failure (Go Asynq always
+ * applies `retryDelay`). Also returns aggregation sets whose aggregator died to their group.
  */
+/** Aggregation sets whose aggregator died are looked for this often, not at every sweep (Asynq: 1 min). */
+const staleAggregationSetInterval = 5000;
+
 export function createRecoverer({ options, processor, reachability, callTimeout }: RecovererOptions) {
   const { broker, logger, codec } = options;
   const queues = Object.keys(options.queues);
+  let aggregationSetsCheckedAt = Number.NEGATIVE_INFINITY;
 
-  const recover = async (message: TaskMessage, now: number): Promise<void> => {
+  /** Retries (or archives) one task; returns whether it was retried at once. */
+  const recover = async (message: TaskMessage, now: number, cutoff: number): Promise<boolean> => {
     // Only the lease that was found expired: if another server recovered the task meanwhile and it was
     // taken again, its new lease is not expired and the write is refused.
-    const fence = { expiredBy: now };
+    const fence = { expiredBy: cutoff };
     const error = new Error(leaseExpiredMessage);
     error.name = 'LeaseExpiredError';
     const fields = { taskId: message.id, type: message.type, queue: message.queue };
     if (message.retried >= message.maxRetry) {
       await withTimeout(broker.archive(message, leaseExpiredMessage, fence), callTimeout, 'archive');
       logger.warn(fields, 'recovered a task whose lease expired; its retries were spent, so it was archived');
-      return;
+      return false;
     }
-    const task = taskFromMessageLenient(message, codec);
-    const delay = computeRetryDelay({
-      retryDelay: options.retryDelay,
-      retried: message.retried,
-      error,
-      task,
-      logger,
-    });
+    const diedBefore = message.errorMessage === leaseExpiredMessage;
+    const delay = diedBefore
+      ? computeRetryDelay({
+          retryDelay: options.retryDelay,
+          retried: message.retried,
+          error,
+          task: taskFromMessageLenient(message, codec),
+          logger,
+        })
+      : 0;
     let isFailure = true;
     try {
       isFailure = Boolean(options.isFailure(error));
@@ -56,7 +67,8 @@ export function createRecoverer({ options, processor, reachability, callTimeout 
     }
     await withTimeout(
       broker.retry(message, {
-        processAt: retryAt(now, delay),
+        // retryAt rounds up to the next whole second; a retry at once must be due in this one.
+        processAt: delay === 0 ? now : retryAt(now, delay),
         errorMessage: leaseExpiredMessage,
         isFailure,
         fence,
@@ -64,22 +76,43 @@ export function createRecoverer({ options, processor, reachability, callTimeout 
       callTimeout,
       'retry',
     );
-    logger.warn({ ...fields, retryInMs: delay }, 'recovered a task whose lease expired; it will be retried');
+    logger.warn(
+      { ...fields, attempt: message.retried + 1, retryInMs: delay },
+      diedBefore
+        ? 'recovered a task whose lease expired for the second attempt in a row; it is retried after retryDelay'
+        : 'recovered a task whose lease expired (its server stopped extending it); it runs again now',
+    );
+    return delay === 0;
   };
 
   return async (signal: AbortSignal): Promise<void> => {
     const now = Date.now();
-    const expired = await withTimeout(broker.listLeaseExpired(queues, now), callTimeout, 'listLeaseExpired');
+    // Lease expiries are stored in whole seconds: a lease scored in the second before this one has
+    // certainly ended, one scored in this second may not have yet.
+    const cutoff = now - 1000;
+    const expired = await withTimeout(
+      broker.listLeaseExpired(queues, cutoff),
+      callTimeout,
+      'listLeaseExpired',
+    );
     reachability.succeeded();
+    const runNow = new Set<string>();
     for (const message of expired) {
-      if (signal.aborted) return;
+      if (signal.aborted) break;
       // Our own running tasks are checked by the lease keeper, which stops them if their lease is gone.
       if (processor.holdsLease(message.id)) continue;
       try {
-        await recover(message, now);
+        if (await recover(message, now, cutoff)) runNow.add(message.queue);
       } catch (error) {
         if (isUnreachableError(error)) throw error;
-        // Another server's recoverer was faster, or the record is broken: note it and go on.
+        if (error instanceof LeaseLostError) {
+          logger.debug(
+            { taskId: message.id, queue: message.queue },
+            'a task whose lease expired was recovered by another server first',
+          );
+          continue;
+        }
+        // The record is broken, or the broker refused it for another reason: note it and go on.
         logger.warn(
           {
             taskId: message.id,
@@ -90,6 +123,11 @@ export function createRecoverer({ options, processor, reachability, callTimeout 
         );
       }
     }
+    if (runNow.size > 0) {
+      await withTimeout(broker.forward([...runNow], Date.now()), callTimeout, 'forward');
+    }
+    if (signal.aborted || now - aggregationSetsCheckedAt < staleAggregationSetInterval) return;
+    aggregationSetsCheckedAt = now;
     for (const queue of queues) {
       if (signal.aborted) return;
       await withTimeout(

@@ -6,7 +6,7 @@ import { resolveServerOptions } from './server-options';
 const broker = new FakeTaskConsumer();
 
 describe('resolveServerOptions', () => {
-  it("fills in Asynq's defaults", () => {
+  it("fills in Asynq's defaults, with @q's short leases and frequent sweeps", () => {
     const resolved = resolveServerOptions({ broker });
     expect(resolved.queues).toEqual({ default: 1 });
     expect(resolved.concurrency).toBeGreaterThan(0);
@@ -15,7 +15,9 @@ describe('resolveServerOptions', () => {
     expect(resolved.delayedTaskCheckInterval).toBe(5000);
     expect(resolved.janitorInterval).toBe(8000);
     expect(resolved.janitorBatchSize).toBe(100);
-    expect(resolved.leaseDuration).toBe(30_000);
+    // Recovery within seconds of a server's death (Asynq: a 30 s lease, swept every minute).
+    expect(resolved.leaseDuration).toBe(3000);
+    expect(resolved.recovererInterval).toBe(1000);
     expect(resolved.heartbeatInterval).toBe(5000);
     expect(resolved.groupGracePeriod).toBe(60_000);
     expect(resolved.groupMaxDelay).toBe(0);

@@ -102,14 +102,24 @@ export interface ServerOptions {
    */
   janitorBatchSize?: number;
   /**
-   * How long a dequeued task is leased. The server extends the lease of every running task six times per
-   * lease; a task whose lease ends (its server died) is recovered by any server's recoverer.
-   * @default '30s'
+   * How long a dequeued task is leased. The server extends the lease of every running task three times per
+   * lease (every second by default), in one call per queue; a task whose lease ends (its server died, or
+   * could not reach Redis for that long) is recovered by any server's recoverer within a second after.
+   * So a dead server's tasks run again within about `leaseDuration` + 1 s, and a server whose event loop
+   * is blocked for longer than two thirds of the lease loses its running tasks to another server: raise
+   * it for handlers that block the event loop for seconds (better: move such work to a worker thread).
+   * Go Asynq leases for 30 s; a Go server never takes a running @q task, as its recoverer waits until a
+   * lease ended 30 s ago.
+   * @default '3s'
    */
   leaseDuration?: Duration;
   /**
-   * How often leases that ended are looked for (Asynq: every minute, 30 s after expiry).
-   * @default '5s'
+   * How often leases that ended are looked for. The sweeps fall on whole multiples of the interval on
+   * the clock, shortly after the second in which a lease ends (lease expiries are stored in whole
+   * seconds). A task found is retried at once, unless its previous attempt also ended with an expired
+   * lease: then `retryDelay` decides, so that a task that kills its worker does not kill one worker
+   * after another (Asynq: every minute, 30 s after expiry, always after `retryDelay`).
+   * @default '1s'
    */
   recovererInterval?: Duration;
   /**
@@ -353,8 +363,8 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     janitorInterval: duration('janitorInterval', options.janitorInterval, 8000, 10),
     janitorBatchSize: integer('janitorBatchSize', options.janitorBatchSize, 100, 1),
     // Leases and server info live in whole seconds in Redis, so shorter values would round to nothing.
-    leaseDuration: duration('leaseDuration', options.leaseDuration, 30_000, 2000),
-    recovererInterval: duration('recovererInterval', options.recovererInterval, 5000, 10),
+    leaseDuration: duration('leaseDuration', options.leaseDuration, 3000, 2000),
+    recovererInterval: duration('recovererInterval', options.recovererInterval, 1000, 10),
     heartbeatInterval: duration('heartbeatInterval', options.heartbeatInterval, 5000, 1000),
     groupAggregator: typeof groupAggregator === 'function' ? groupAggregator : undefined,
     groupGracePeriod: duration('groupGracePeriod', options.groupGracePeriod, 60_000, 1000),

@@ -95,6 +95,8 @@ const subscribeWait = 1000;
 /** After the shutdown deadline: budget to requeue unfinished tasks, then to clear state and unsubscribe. */
 const requeueBudget = 500;
 const closeBudget = 300;
+/** When the recoverer sweeps: 10-250 ms after the second, late enough to be past it and early enough. */
+const recovererAlignOffset = (): number => 10 + Math.floor(Math.random() * 240);
 
 const asynqStatus: Record<ServerLifecycleState, string> = {
   new: 'new',
@@ -252,7 +254,7 @@ export class Server extends EventEmitter<ServerEvents> {
       name: string,
       interval: number,
       run: (signal: AbortSignal) => Promise<void>,
-      runAtStart = false,
+      { runAtStart = false, alignOffset }: { runAtStart?: boolean; alignOffset?: number } = {},
     ) =>
       new PeriodicTask({
         name,
@@ -261,17 +263,23 @@ export class Server extends EventEmitter<ServerEvents> {
         runAtStart,
         logger,
         onError: (error) => reachability.failed(error),
+        ...(alignOffset === undefined ? {} : { alignOffset }),
       });
 
-    this.heartbeat = periodic('heartbeat', options.heartbeatInterval, () => this.writeState(), true);
-    // Six extensions per lease, as Go Asynq does (30 s lease, extended every 5 s).
-    this.leaseKeeper = periodic('lease keeper', options.leaseDuration / 6, () => processor.extendLeases());
+    this.heartbeat = periodic('heartbeat', options.heartbeatInterval, () => this.writeState(), {
+      runAtStart: true,
+    });
+    // Three extensions per lease (every second at the default 3 s): a lease survives two failed or late
+    // extensions. Go Asynq extends six times per lease (30 s lease, every 5 s).
+    this.leaseKeeper = periodic('lease keeper', options.leaseDuration / 3, () => processor.extendLeases());
     this.background = [
       periodic(
         'recoverer',
         options.recovererInterval,
         createRecoverer({ options, processor, reachability, callTimeout: brokerCallTimeout }),
-        true,
+        // Just after each whole second (when leases end, stored in whole seconds), at an offset of this
+        // server's own so that the servers of a fleet do not race for the same task.
+        { runAtStart: true, alignOffset: recovererAlignOffset() },
       ),
       periodic(
         'forwarder',
@@ -280,7 +288,9 @@ export class Server extends EventEmitter<ServerEvents> {
       ),
       periodic('janitor', options.janitorInterval, createJanitor(options, reachability, brokerCallTimeout)),
       // An evicting maxmemory policy is reported at start; a restart that lost the data, when seen.
-      periodic('store watch', options.heartbeatInterval, createStoreWatch(options, brokerCallTimeout), true),
+      periodic('store watch', options.heartbeatInterval, createStoreWatch(options, brokerCallTimeout), {
+        runAtStart: true,
+      }),
     ];
     if (options.groupAggregator) {
       this.background.push(

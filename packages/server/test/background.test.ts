@@ -124,7 +124,7 @@ describe('Server against Redis: background work', () => {
     ).toBe(true);
   });
 
-  it('recovers active tasks whose lease expired or that have no lease at all', async () => {
+  it('recovers active tasks whose lease expired or that have no lease at all, and runs them again at once', async () => {
     const { client, broker, server } = createHarness();
     const queue = queueName('orphans');
     const expired = await client.enqueue('orphan', {}, { queue });
@@ -133,17 +133,42 @@ describe('Server against Redis: background work', () => {
     await strandInActive(broker, queue, expired.id, Math.floor(Date.now() / 1000) - 60);
     await strandInActive(broker, queue, leaseless.id);
     await strandInActive(broker, queue, spent.id);
+    const ran: Task[] = [];
     const instance = server({ queues: { [queue]: 1 }, retryDelay: () => 3_600_000 });
-    await instance.start(() => undefined);
-    const states = await waitFor(async () => {
-      const found = await Promise.all(
-        [expired, leaseless, spent].map((info) => broker.getTask(queue, info.id)),
-      );
-      return found.every((task) => task.state !== 'active') ? found : undefined;
+    await instance.start((task) => void ran.push(task));
+    // Their worker went away, the handler did not fail: they run again without waiting for retryDelay.
+    await waitFor(() => ran.length === 2, 'the two recovered tasks to run again');
+    expect(new Set(ran.map((task) => task.id))).toEqual(new Set([expired.id, leaseless.id]));
+    for (const task of ran) expect(task.retried).toBe(1);
+    const archived = await broker.getTask(queue, spent.id);
+    expect(archived.state).toBe('archived');
+    expect(archived.message.errorMessage).toBe('asynq: task lease expired');
+  });
+
+  it('applies retryDelay to a task whose previous attempt also ended with an expired lease', async () => {
+    const { client, broker, server } = createHarness();
+    const queue = queueName('died-twice');
+    const info = await client.enqueue('killer', {}, { queue });
+    // Its first attempt ended with an expired lease (as the recoverer records it), its second is stranded.
+    const [leased] = (await broker.dequeue([queue], { count: 1, leaseDuration: 30_000 })).tasks;
+    await broker.retry(leased!.message, {
+      processAt: Date.now(),
+      errorMessage: 'asynq: task lease expired',
+      isFailure: true,
+    });
+    await broker.forward([queue], Date.now());
+    await strandInActive(broker, queue, info.id, Math.floor(Date.now() / 1000) - 60);
+    const ran: Task[] = [];
+    await server({ queues: { [queue]: 1 }, retryDelay: () => 3_600_000 }).start(
+      (task) => void ran.push(task),
+    );
+    const recovered = await waitFor(async () => {
+      const task = await broker.getTask(queue, info.id);
+      return task.state === 'retry' ? task : undefined;
     }, 'the recoverer');
-    expect(states.map((task) => task.state)).toEqual(['retry', 'retry', 'archived']);
-    for (const task of states) expect(task.message.errorMessage).toBe('asynq: task lease expired');
-    expect(states[0]!.message.retried).toBe(1);
+    expect(recovered.message.retried).toBe(2);
+    expect(recovered.nextProcessAt!).toBeGreaterThan(Date.now() + 3_500_000);
+    expect(ran).toEqual([]);
   });
 
   it('forwards scheduled tasks to pending when they are due', async () => {
