@@ -205,6 +205,7 @@ async function page(config: DashboardConfig): Promise<Response> {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${escapeHtml(config.title)}</title>
 <link rel="stylesheet" href="${escapeHtml(`${base}/assets/app.${assets.cssHash}.css`)}">
 <script id="q-config" type="application/json">${data}</script>
