@@ -1,5 +1,5 @@
 import { defineConfig } from 'tsup';
-import { clientAssetsDefine } from '../../packages/web/build/client-assets';
+import { clientAssetsDefine } from '../../packages/web/src/client-build';
 
 // The q command ships as one self-contained file: the @q packages are bundled from their sources (the
 // `@q/source` condition), so building the CLI needs no other package built first, and every dependency

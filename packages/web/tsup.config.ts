@@ -1,5 +1,5 @@
 import { defineConfig } from 'tsup';
-import { clientAssetsDefine } from './build/client-assets';
+import { clientAssetsDefine } from './src/client-build';
 
 // The browser app is bundled first and embedded in dist/index.js: the handler serves it from memory.
 export default defineConfig(async () => ({

@@ -17,7 +17,9 @@ interface WebOptions {
 export function registerWebCommand(program: Command, context: CliContext): void {
   program
     .command('web')
-    .description('serve the web dashboard (queues, tasks, servers, schedulers, doctor, live) until interrupted')
+    .description(
+      'serve the web dashboard (queues, tasks, servers, schedulers, doctor, live) until interrupted',
+    )
     .option(
       '--host <host>',
       'the address to listen on; anything but loopback needs --read-only or Q_WEB_PASSWORD / Q_WEB_TOKEN',

@@ -23,7 +23,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await broker.close();
 });
 
@@ -38,7 +39,7 @@ async function startWeb(
   });
   children.push(child);
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   await expect.poll(() => stderr, { timeout: 15_000 }).toMatch(/Serving the dashboard at http:\/\/\S+/);
   const address = /Serving the dashboard at (http:\/\/\S+)/.exec(stderr)![1]!;
   return { child, address, stderr: () => stderr };
@@ -85,7 +86,18 @@ describe('q web', () => {
     expect(refused.exitCode).toBe(2);
     expect(refused.stderr).toContain('Add --read-only, or set Q_WEB_PASSWORD (basic auth) or Q_WEB_TOKEN.');
 
-    const readOnly = await startWeb(['--uri', url, '--prefix', prefix, 'web', '--host', '0.0.0.0', '--port', '0', '--read-only']);
+    const readOnly = await startWeb([
+      '--uri',
+      url,
+      '--prefix',
+      prefix,
+      'web',
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '0',
+      '--read-only',
+    ]);
     try {
       expect(readOnly.stderr()).toContain('(read-only)');
       const port = new URL(readOnly.address).port;
@@ -100,9 +112,12 @@ describe('q web', () => {
       await stop(readOnly.child);
     }
 
-    const guarded = await startWeb(['--uri', url, '--prefix', prefix, 'web', '--host', '0.0.0.0', '--port', '0'], {
-      Q_WEB_PASSWORD: 'open-sesame',
-    });
+    const guarded = await startWeb(
+      ['--uri', url, '--prefix', prefix, 'web', '--host', '0.0.0.0', '--port', '0'],
+      {
+        Q_WEB_PASSWORD: 'open-sesame',
+      },
+    );
     try {
       const port = new URL(guarded.address).port;
       expect((await fetch(`http://127.0.0.1:${port}/api/queues`)).status).toBe(401);
@@ -123,9 +138,13 @@ describe('q web', () => {
     beforeAll(async () => {
       // Started open (the start-up check pings without a password), then closed with a password.
       secured = await startRedisServer();
-      const set = spawnSync('redis-cli', ['-p', String(secured.port), 'CONFIG', 'SET', 'requirepass', password], {
-        encoding: 'utf8',
-      });
+      const set = spawnSync(
+        'redis-cli',
+        ['-p', String(secured.port), 'CONFIG', 'SET', 'requirepass', password],
+        {
+          encoding: 'utf8',
+        },
+      );
       expect(set.stdout.trim()).toBe('OK');
     });
 
@@ -138,12 +157,26 @@ describe('q web', () => {
       const securedBroker = createRedisBroker({ url: securedUrl, prefix });
       await populateEveryState(securedBroker, 'orders');
       await securedBroker.close();
-      const { child, address } = await startWeb(['--uri', securedUrl, '--prefix', prefix, 'web', '--port', '0']);
+      const { child, address } = await startWeb([
+        '--uri',
+        securedUrl,
+        '--prefix',
+        prefix,
+        'web',
+        '--port',
+        '0',
+      ]);
       try {
         const bodies = await Promise.all(
-          ['', 'api/queues', 'api/redis', 'api/servers', 'api/doctor', 'api/queues/orders/tasks?state=retry', 'api/nothing'].map(
-            async (path) => (await fetch(new URL(path, address))).text(),
-          ),
+          [
+            '',
+            'api/queues',
+            'api/redis',
+            'api/servers',
+            'api/doctor',
+            'api/queues/orders/tasks?state=retry',
+            'api/nothing',
+          ].map(async (path) => (await fetch(new URL(path, address))).text()),
         );
         for (const body of bodies) expect(body).not.toContain(password);
         expect(bodies[0]).toContain(`redis://:***@127.0.0.1:${secured.port}`);

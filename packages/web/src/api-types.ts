@@ -4,13 +4,7 @@
  */
 
 export type TaskStateName =
-  | 'active'
-  | 'pending'
-  | 'aggregating'
-  | 'scheduled'
-  | 'retry'
-  | 'archived'
-  | 'completed';
+  'active' | 'pending' | 'aggregating' | 'scheduled' | 'retry' | 'archived' | 'completed';
 
 /** A payload, result or error shown in the page: as text when it is UTF-8, always as hex too. */
 export interface Bytes {

@@ -1,5 +1,5 @@
 /** The dashboard's JSON API: each route reads or changes the store through the `Inspector`. */
-import { isTaskState, QError, type TaskState } from '@q/core';
+import { isTaskState, QError } from '@q/core';
 import type { Inspector } from '@q/inspector';
 import type {
   ActionResponse,
@@ -10,7 +10,6 @@ import type {
   SchedulerHistoryResponse,
   SearchResponse,
   TasksResponse,
-  TaskStateName,
 } from './api-types';
 import {
   doctorResponse,
@@ -141,7 +140,9 @@ export class Api {
       this.#inspector.history(queue, days),
       this.#inspector.groups(queue),
     ]);
-    const daily: DailyCount[] = history.map((day) => ({ ...day })).sort((a, b) => a.date.localeCompare(b.date));
+    const daily: DailyCount[] = history
+      .map((day) => ({ ...day }))
+      .sort((a, b) => a.date.localeCompare(b.date));
     return { queue: queueSummary(info), history: daily, groups: groups.map((group) => ({ ...group })) };
   }
 
@@ -169,7 +170,7 @@ export class Api {
       state === 'aggregating' ? (groups.find((entry) => entry.group === group)?.size ?? 0) : info[state];
     const response: TasksResponse = {
       queue,
-      state: state as TaskStateName,
+      state: state,
       page,
       pageSize,
       total,
@@ -208,7 +209,9 @@ export class Api {
 
   async #schedulers() {
     const entries = await this.#inspector.schedulerEntries();
-    return { entries: entries.map((entry) => schedulerEntrySummary(entry, Math.min(this.#previewBytes, 256))) };
+    return {
+      entries: entries.map((entry) => schedulerEntrySummary(entry, Math.min(this.#previewBytes, 256))),
+    };
   }
 
   async #schedulerHistory(entryId: string, params: Params): Promise<SchedulerHistoryResponse> {
@@ -295,10 +298,10 @@ export class Api {
     const options = group === undefined ? {} : { group };
     const count =
       action === 'run'
-        ? await this.#inspector.runAllTasks(queue, state as TaskState, options)
+        ? await this.#inspector.runAllTasks(queue, state, options)
         : action === 'archive'
-          ? await this.#inspector.archiveAllTasks(queue, state as TaskState, options)
-          : await this.#inspector.deleteAllTasks(queue, state as TaskState, options);
+          ? await this.#inspector.archiveAllTasks(queue, state, options)
+          : await this.#inspector.deleteAllTasks(queue, state, options);
     const done = { run: 'made pending', archive: 'archived', delete: 'deleted' }[action];
     return { ok: true, count, message: `${count} ${state} task${count === 1 ? '' : 's'} ${done}.` };
   }

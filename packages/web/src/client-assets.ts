@@ -10,7 +10,7 @@ export interface ServedAssets {
 }
 
 // Replaced by the bundled assets when the package (or a bundle that includes it, like the q command) is
-// built; see build/client-assets.ts.
+// built; see client-build.ts.
 declare const Q_WEB_CLIENT_ASSETS: { js: string; css: string } | undefined;
 
 let loading: Promise<ServedAssets> | undefined;
@@ -24,15 +24,14 @@ export function clientAssets(): Promise<ServedAssets> {
 }
 
 async function load(): Promise<ServedAssets> {
-  const assets =
-    typeof Q_WEB_CLIENT_ASSETS === 'undefined' ? await bundleFromSources() : Q_WEB_CLIENT_ASSETS;
+  const assets = typeof Q_WEB_CLIENT_ASSETS === 'undefined' ? await bundleFromSources() : Q_WEB_CLIENT_ASSETS;
   const hash = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 16);
   return { ...assets, jsHash: hash(assets.js), cssHash: hash(assets.css) };
 }
 
 /** Running from the sources (tests, the demo): bundle the app now. The path is kept from bundlers. */
 async function bundleFromSources(): Promise<{ js: string; css: string }> {
-  const builder = '../build/client-assets.ts';
+  const builder = './client-build.ts';
   const module = (await import(/* @vite-ignore */ builder)) as {
     buildClientAssets(options?: { minify?: boolean }): Promise<{ js: string; css: string }>;
   };

@@ -9,7 +9,6 @@ import type {
   SchedulerEntrySummary,
   ServerSummary,
   TaskDetail,
-  TaskStateName,
   TaskSummary,
 } from './api-types';
 
@@ -17,8 +16,14 @@ const iso = (date: Date | undefined): string | undefined => (date ? date.toISOSt
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Whitespace and printable characters only: anything else is shown as hex by default. */
-const controlCharacters = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+/** Control characters other than tab, line feed and carriage return: such bytes are shown as hex. */
+function hasControlCharacters(text: string): boolean {
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if ((code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d) || code === 0x7f) return true;
+  }
+  return false;
+}
 
 /**
  * The first `limit` bytes as text (when they are UTF-8) and as hex. A cut in the middle of a multi-byte
@@ -35,7 +40,7 @@ export function bytesPreview(bytes: Uint8Array, limit: number): Bytes {
   let text: string | undefined;
   try {
     const decoded = utf8.decode(head);
-    if (!controlCharacters.test(decoded)) text = decoded;
+    if (!hasControlCharacters(decoded)) text = decoded;
   } catch {
     text = undefined;
   }
@@ -64,7 +69,7 @@ export function taskSummary(task: TaskInfo, previewBytes: number): TaskSummary {
     id: task.id,
     queue: task.queue,
     type: task.type,
-    state: task.state as TaskStateName,
+    state: task.state,
     payload: bytesPreview(task.payload, previewBytes),
     maxRetry: task.maxRetry,
     retried: task.retried,
@@ -132,7 +137,10 @@ export function serverSummary(server: ServerInfo, previewBytes: number): ServerS
   return summary;
 }
 
-export function schedulerEntrySummary(entry: SchedulerEntryInfo, previewBytes: number): SchedulerEntrySummary {
+export function schedulerEntrySummary(
+  entry: SchedulerEntryInfo,
+  previewBytes: number,
+): SchedulerEntrySummary {
   const summary: SchedulerEntrySummary = {
     id: entry.id,
     spec: entry.spec,

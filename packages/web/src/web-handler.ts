@@ -262,7 +262,7 @@ function positiveInteger(value: unknown, fallback: number, name: string): number
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw new ValidationError(
-      `createWebHandler({ ${name} }): ${name} must be a positive whole number, got ${String(value)}.`,
+      `createWebHandler({ ${name} }): ${name} must be a positive whole number, got ${JSON.stringify(value)}.`,
       [{ path: name, message: 'not a positive integer' }],
     );
   }

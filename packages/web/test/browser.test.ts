@@ -26,13 +26,18 @@ let worker: ChildProcess;
 let workerOutput = '';
 
 /** Polls `check` until it returns something truthy; real processes and Redis take their time. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value) return value;
     const workerGone = worker !== undefined && (worker.exitCode !== null || worker.signalCode !== null);
-    if (Date.now() > deadline || workerGone) throw new Error(`Gave up waiting for ${what}.\nworker output:\n${workerOutput}`);
+    if (Date.now() > deadline || workerGone)
+      throw new Error(`Gave up waiting for ${what}.\nworker output:\n${workerOutput}`);
     await new Promise((done) => setTimeout(done, 100));
   }
 }
@@ -40,11 +45,15 @@ async function eventually<T>(what: string, check: () => Promise<T | undefined | 
 beforeAll(async () => {
   store = await populatedStore('browser');
   const config: WorkerConfig = { redisUrl: inject('redisUrl'), prefix: store.prefix, queues: { work: 1 } };
-  worker = spawn(process.execPath, ['--conditions=@q/source', '--import', 'tsx', resolve(here, 'worker-process.ts')], {
-    cwd: repositoryRoot,
-    env: { ...process.env, Q_WEB_TEST_WORKER: JSON.stringify(config) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  worker = spawn(
+    process.execPath,
+    ['--conditions=@q/source', '--import', 'tsx', resolve(here, 'worker-process.ts')],
+    {
+      cwd: repositoryRoot,
+      env: { ...process.env, Q_WEB_TEST_WORKER: JSON.stringify(config) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   worker.stdout!.on('data', (chunk: Buffer) => (workerOutput += chunk.toString()));
   worker.stderr!.on('data', (chunk: Buffer) => (workerOutput += chunk.toString()));
   const client = new Client({ broker: store.broker });
@@ -117,7 +126,9 @@ describe('what the pages show', () => {
   it('shows a Go Asynq task as it shows one of @q: type, payload as text, retries', async () => {
     const { page, problems } = await visit('/queues/default/tasks/t-pending');
     await expect(page.locator('dl.details').innerText()).resolves.toContain('email:send');
-    await expect(page.locator('[data-testid="bytes-payload"] pre').innerText()).resolves.toContain('"to": "a@example.com"');
+    await expect(page.locator('[data-testid="bytes-payload"] pre').innerText()).resolves.toContain(
+      '"to": "a@example.com"',
+    );
     await expect(page.locator('dl.details').innerText()).resolves.toMatch(/Retries\s+0 of 5/);
     const mine = await visit('/queues/emails/tasks/p-1');
     await expect(mine.page.locator('[data-testid="bytes-payload"] pre').innerText()).resolves.toContain(
@@ -151,9 +162,9 @@ describe('what the pages show', () => {
     expect((await page.locator('[data-testid="bytes-payload"] pre').innerText()).length).toBe(2048);
     await cut.getByRole('button', { name: 'Show all' }).click();
     await page.waitForSelector('[data-testid="bytes-payload"] .cut', { state: 'detached' });
-    expect((await page.locator('[data-testid="bytes-payload"] pre').innerText()).length).toBeGreaterThanOrEqual(
-      largePayloadSize,
-    );
+    expect(
+      (await page.locator('[data-testid="bytes-payload"] pre').innerText()).length,
+    ).toBeGreaterThanOrEqual(largePayloadSize);
     await page.goto(`${dashboard.url}/queues/emails/tasks/p-binary`);
     await expect(page.locator('[data-testid="bytes-payload"] pre').innerText()).resolves.toContain(
       '00 01 02 ff fe 10 41 42',
@@ -174,7 +185,9 @@ describe('what the pages show', () => {
     await expect(page.locator('.server', { hasText: 'Go Asynq server' }).count()).resolves.toBe(1);
     const doctor = await visit('/doctor');
     await doctor.page.waitForSelector('[data-code="server-not-running"]');
-    await expect(doctor.page.locator('[data-code="server-not-running"]').innerText()).resolves.toContain('quiet');
+    await expect(doctor.page.locator('[data-code="server-not-running"]').innerText()).resolves.toContain(
+      'quiet',
+    );
     expect([...problems, ...doctor.problems]).toEqual([]);
     await page.context().close();
     await doctor.page.context().close();
@@ -190,11 +203,7 @@ describe('what the pages show', () => {
     await pending.waitFor({ timeout: 10_000 });
     await expect(pending.locator('td').nth(4).innerText()).resolves.toBe('1');
     await client.enqueue('email:send', { to: 'live2@example.com' }, { queue: 'live' });
-    await page.waitForFunction(
-      () => document.querySelector('tr[data-queue="live"] td:nth-child(5)')?.textContent === '2',
-      undefined,
-      { timeout: 10_000 },
-    );
+    await expect.poll(() => pending.locator('td').nth(4).innerText(), { timeout: 10_000 }).toBe('2');
     expect(problems).toEqual([]);
     await page.context().close();
   });
@@ -217,9 +226,15 @@ describe('actions from the page', () => {
   it('pauses and resumes a queue', async () => {
     const { page, problems } = await visit('/queues/emails');
     await page.getByRole('button', { name: 'Pause' }).click();
-    await eventually('emails to be paused', async () => (await store.inspector.getQueueInfo('emails')).paused);
+    await eventually(
+      'emails to be paused',
+      async () => (await store.inspector.getQueueInfo('emails')).paused,
+    );
     await page.getByRole('button', { name: 'Resume' }).click();
-    await eventually('emails to be resumed', async () => !(await store.inspector.getQueueInfo('emails')).paused);
+    await eventually(
+      'emails to be resumed',
+      async () => !(await store.inspector.getQueueInfo('emails')).paused,
+    );
     await expect(page.locator('.notice').innerText()).resolves.toBe('Queue emails resumed.');
     expect(problems).toEqual([]);
     await page.context().close();
@@ -228,10 +243,16 @@ describe('actions from the page', () => {
   it('runs a scheduled task, archives a pending one, deletes one after asking', async () => {
     const { page, problems, dialogs } = await visit('/queues/emails/tasks/s-1');
     await page.getByRole('button', { name: 'Run now' }).click();
-    await eventually('s-1 to be pending', async () => (await store.inspector.getTaskInfo('emails', 's-1')).state === 'pending');
+    await eventually(
+      's-1 to be pending',
+      async () => (await store.inspector.getTaskInfo('emails', 's-1')).state === 'pending',
+    );
     await page.goto(`${dashboard.url}/queues/emails?state=pending`);
     await page.locator('tr[data-task="p-2"]').getByRole('button', { name: 'Archive' }).click();
-    await eventually('p-2 to be archived', async () => (await store.inspector.getTaskInfo('emails', 'p-2')).state === 'archived');
+    await eventually(
+      'p-2 to be archived',
+      async () => (await store.inspector.getTaskInfo('emails', 'p-2')).state === 'archived',
+    );
     await page.locator('tr[data-task="p-1"]').getByRole('button', { name: 'Delete' }).click();
     await eventually('p-1 to be deleted', async () =>
       store.inspector.getTaskInfo('emails', 'p-1').then(
@@ -247,10 +268,16 @@ describe('actions from the page', () => {
   it('runs every retry task of a queue and deletes every archived one', async () => {
     const { page, problems } = await visit('/queues/emails?state=retry');
     await page.getByRole('button', { name: 'Run all retry' }).click();
-    await eventually('no retry task left', async () => (await store.inspector.getQueueInfo('emails')).retry === 0);
+    await eventually(
+      'no retry task left',
+      async () => (await store.inspector.getQueueInfo('emails')).retry === 0,
+    );
     await page.goto(`${dashboard.url}/queues/emails?state=archived`);
     await page.getByRole('button', { name: 'Delete all archived' }).click();
-    await eventually('no archived task left', async () => (await store.inspector.getQueueInfo('emails')).archived === 0);
+    await eventually(
+      'no archived task left',
+      async () => (await store.inspector.getQueueInfo('emails')).archived === 0,
+    );
     await expect(page.locator('.notice').innerText()).resolves.toMatch(/^\d+ archived tasks? deleted\.$/);
     expect(problems).toEqual([]);
     await page.context().close();
@@ -263,16 +290,18 @@ describe('actions from the page', () => {
       await page.goto(`${readOnly.url}/queues/emails?state=pending`);
       await page.waitForSelector(`tr[data-task="${ours.pending[2]}"]`);
       await expect(page.locator('.badge.read-only').innerText()).resolves.toBe('read-only');
-      expect(await page.locator('main button', { hasText: /^(Pause|Run|Archive|Delete|Cancel)/ }).count()).toBe(0);
+      expect(
+        await page.locator('main button', { hasText: /^(Pause|Run|Archive|Delete|Cancel)/ }).count(),
+      ).toBe(0);
       // Even a request made by hand from the page, with its token, is refused.
-      const status = await page.evaluate(async () => {
-        const config = JSON.parse(document.getElementById('q-config')!.textContent!) as { csrfToken: string };
+      const status = await page.evaluate<number>(`(async () => {
+        const config = JSON.parse(document.getElementById('q-config').textContent);
         const response = await fetch('/api/queues/emails/pause', {
           method: 'POST',
           headers: { 'x-q-csrf': config.csrfToken },
         });
         return response.status;
-      });
+      })()`);
       expect(status).toBe(403);
       expect((await store.inspector.getQueueInfo('emails')).paused).toBe(false);
       expect(problems.filter((problem) => !problem.includes('403'))).toEqual([]);

@@ -5,7 +5,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-export const screenshotDirectory = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-results', 'screenshots');
+export const screenshotDirectory = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'test-results',
+  'screenshots',
+);
 
 export function chromiumBinary(): string {
   const override = process.env.Q_CHROMIUM;
@@ -15,7 +20,7 @@ export function chromiumBinary(): string {
     if (found) return found;
   }
   throw new Error(
-    'The browser tests drive Debian\'s chromium, which was not found on PATH: install it with `sudo apt-get install chromium` ' +
+    "The browser tests drive Debian's chromium, which was not found on PATH: install it with `sudo apt-get install chromium` " +
       '(or set Q_CHROMIUM to a Chromium binary).',
   );
 }

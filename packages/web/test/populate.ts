@@ -97,7 +97,8 @@ export async function restoreGoFixtures(redisUrl: string, prefix: string): Promi
         else if (entry.type === 'set') await redis.sadd(target, ...(entry.value as string[]).map(rename));
         else if (entry.type === 'list') {
           const items = (entry.value as unknown[]).map(bytes);
-          for (const item of items) if ((await redis.lpos(target, item)) === null) await redis.rpush(target, item);
+          for (const item of items)
+            if ((await redis.lpos(target, item)) === null) await redis.rpush(target, item);
         } else if (entry.type === 'hash') {
           for (const [field, value] of Object.entries(entry.value as Record<string, unknown>)) {
             await redis.hset(target, field, bytes(value));

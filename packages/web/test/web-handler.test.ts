@@ -52,7 +52,14 @@ async function csrfToken(base: string, path = '/'): Promise<string> {
 
 describe('mounted in node:http', () => {
   it('serves the page shell for every page path, with its bundled script and stylesheet and a strict CSP', async () => {
-    for (const path of ['/', '/queues/emails', '/queues/emails/tasks/p-1', '/servers', '/doctor', '/search?id=x']) {
+    for (const path of [
+      '/',
+      '/queues/emails',
+      '/queues/emails/tasks/p-1',
+      '/servers',
+      '/doctor',
+      '/search?id=x',
+    ]) {
       const response = await fetch(`${dashboard.url}${path}`);
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
@@ -97,7 +104,10 @@ describe('mounted in node:http', () => {
   });
 
   it('pages through the tasks of a state, aggregating ones by group', async () => {
-    const first = await getJson<TasksResponse>(dashboard.url, '/api/queues/emails/tasks?state=pending&pageSize=2');
+    const first = await getJson<TasksResponse>(
+      dashboard.url,
+      '/api/queues/emails/tasks?state=pending&pageSize=2',
+    );
     const second = await getJson<TasksResponse>(
       dashboard.url,
       '/api/queues/emails/tasks?state=pending&pageSize=2&page=2',
@@ -116,7 +126,10 @@ describe('mounted in node:http', () => {
   });
 
   it("shows a Go Asynq task as it shows @q's: type, payload as text, retries, timeout, last error", async () => {
-    const { task: go } = await getJson<{ task: TaskDetail }>(dashboard.url, '/api/queues/default/tasks/t-pending');
+    const { task: go } = await getJson<{ task: TaskDetail }>(
+      dashboard.url,
+      '/api/queues/default/tasks/t-pending',
+    );
     expect(go).toMatchObject({
       id: 't-pending',
       type: 'email:send',
@@ -126,13 +139,19 @@ describe('mounted in node:http', () => {
       retention: 7_200_000,
       payload: { isText: true, text: '{"to":"a@example.com"}', size: 22, shown: 22 },
     });
-    const { task: retry } = await getJson<{ task: TaskDetail }>(dashboard.url, '/api/queues/default/tasks/t-retry');
+    const { task: retry } = await getJson<{ task: TaskDetail }>(
+      dashboard.url,
+      '/api/queues/default/tasks/t-retry',
+    );
     expect(retry.state).toBe('retry');
     expect(retry.retried).toBe(1);
     expect(retry.lastError).toContain('asynq-probe');
     const { task: mine } = await getJson<{ task: TaskDetail }>(dashboard.url, '/api/queues/emails/tasks/p-1');
     expect(mine.payload).toMatchObject({ isText: true, text: '{"to":"p-1@example.com"}' });
-    const { task: archived } = await getJson<{ task: TaskDetail }>(dashboard.url, '/api/queues/emails/tasks/x-1');
+    const { task: archived } = await getJson<{ task: TaskDetail }>(
+      dashboard.url,
+      '/api/queues/emails/tasks/x-1',
+    );
     expect(archived.lastError).toBe(xssError);
   });
 
@@ -141,7 +160,10 @@ describe('mounted in node:http', () => {
     expect(cut.task.payload.size).toBe(largePayloadSize);
     expect(cut.task.payload.shown).toBe(2048);
     expect(cut.task.payload.text).toHaveLength(2048);
-    const full = await getJson<{ task: TaskDetail }>(dashboard.url, '/api/queues/emails/tasks/p-large?full=1');
+    const full = await getJson<{ task: TaskDetail }>(
+      dashboard.url,
+      '/api/queues/emails/tasks/p-large?full=1',
+    );
     expect(full.task.payload.shown).toBe(largePayloadSize);
     const download = await fetch(`${dashboard.url}/api/queues/emails/tasks/p-large/payload`);
     expect(download.headers.get('content-type')).toBe('application/octet-stream');
@@ -169,10 +191,9 @@ describe('mounted in node:http', () => {
   });
 
   it('lists servers (the Go one without a lifecycle), scheduler entries with their history, Redis facts and doctor findings', async () => {
-    const { servers } = await getJson<{ servers: { host: string; state: string; lifecycle?: unknown; activeWorkers: { taskId: string }[] }[] }>(
-      dashboard.url,
-      '/api/servers',
-    );
+    const { servers } = await getJson<{
+      servers: { host: string; state: string; lifecycle?: unknown; activeWorkers: { taskId: string }[] }[];
+    }>(dashboard.url, '/api/servers');
     expect(servers).toHaveLength(1);
     expect(servers[0]).toMatchObject({ host: 'vm', state: 'running' });
     expect(servers[0]!.lifecycle).toBeUndefined();
@@ -269,7 +290,9 @@ describe('actions', () => {
   it('publishes a cancel request for an active task', async () => {
     const subscriber = new Redis(inject('redisAdminUrl'));
     try {
-      const received = new Promise<string>((resolve) => subscriber.on('message', (_channel, id: string) => resolve(id)));
+      const received = new Promise<string>((resolve) =>
+        subscriber.on('message', (_channel, id: string) => resolve(id)),
+      );
       await subscriber.subscribe(`${actions.prefix}:cancel`);
       expect((await post('/queues/emails/tasks/a-1/cancel')).status).toBe(200);
       expect(await received).toBe('a-1');
@@ -300,7 +323,11 @@ describe('read-only', () => {
       const html = await (await fetch(served.url)).text();
       const config = configOf(html);
       expect(config.readOnly).toBe(true);
-      for (const path of ['/queues/emails/pause', '/queues/emails/tasks/p-1/delete', '/queues/emails/delete-all?state=pending']) {
+      for (const path of [
+        '/queues/emails/pause',
+        '/queues/emails/tasks/p-1/delete',
+        '/queues/emails/delete-all?state=pending',
+      ]) {
         const response = await fetch(`${served.url}/api${path}`, {
           method: 'POST',
           headers: { 'x-q-csrf': config.csrfToken },
@@ -349,9 +376,13 @@ describe('auth', () => {
       const cookie = login.headers.get('set-cookie')!;
       expect(cookie).toContain('HttpOnly');
       expect(cookie).toContain('SameSite=Strict');
-      const withCookie = await fetch(`${served.url}/api/queues`, { headers: { cookie: cookie.split(';')[0]! } });
+      const withCookie = await fetch(`${served.url}/api/queues`, {
+        headers: { cookie: cookie.split(';')[0]! },
+      });
       expect(withCookie.status).toBe(200);
-      const bearer = await fetch(`${served.url}/api/queues`, { headers: { authorization: 'Bearer tok-123' } });
+      const bearer = await fetch(`${served.url}/api/queues`, {
+        headers: { authorization: 'Bearer tok-123' },
+      });
       expect(bearer.status).toBe(200);
     } finally {
       await served.close();
@@ -391,11 +422,15 @@ describe('secrets and escaping', () => {
 
   it('rejects options it cannot use with a sentence that says what to change', () => {
     expect(() => createWebHandler({ inspector: store.inspector, basePath: 'dash' })).toThrow(ValidationError);
-    expect(() => createWebHandler({ inspector: store.inspector, basePath: 'dash' })).toThrow(/starting with "\/"/);
-    expect(() => createWebHandler({ inspector: store.inspector, auth: { username: 'a', password: '' } })).toThrow(
-      /auth must be/,
+    expect(() => createWebHandler({ inspector: store.inspector, basePath: 'dash' })).toThrow(
+      /starting with "\/"/,
     );
-    expect(() => createWebHandler({ inspector: store.inspector, refreshInterval: 0 })).toThrow(/positive whole number/);
+    expect(() =>
+      createWebHandler({ inspector: store.inspector, auth: { username: 'a', password: '' } }),
+    ).toThrow(/auth must be/);
+    expect(() => createWebHandler({ inspector: store.inspector, refreshInterval: 0 })).toThrow(
+      /positive whole number/,
+    );
     expect(() => createWebHandler({ inspector: undefined as never })).toThrow(/new Inspector/);
     expect(() => createWebHandler({ inspector: store.inspector, readonly: true } as never)).toThrow(
       /Unknown web handler option "readonly"/,

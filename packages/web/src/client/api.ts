@@ -15,7 +15,9 @@ async function read<T>(response: Response): Promise<T> {
   const body = (await response.json().catch(() => undefined)) as T | ErrorResponse | undefined;
   if (!response.ok) {
     const message =
-      body && typeof body === 'object' && 'error' in body ? body.error : `${response.status} ${response.statusText}`;
+      body && typeof body === 'object' && 'error' in body
+        ? body.error
+        : `${response.status} ${response.statusText}`;
     throw new ApiError(message, response.status);
   }
   return body as T;
@@ -24,7 +26,9 @@ async function read<T>(response: Response): Promise<T> {
 export const apiPath = (path: string): string => `${config.basePath}/api${path}`;
 
 export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
-  return read<T>(await fetch(apiPath(path), { headers: { accept: 'application/json' }, signal: signal ?? null }));
+  return read<T>(
+    await fetch(apiPath(path), { headers: { accept: 'application/json' }, signal: signal ?? null }),
+  );
 }
 
 export async function act(path: string): Promise<ActionResponse> {

@@ -18,7 +18,8 @@ const sections: [string, string][] = [
 ];
 
 export function Layout({ children }: { children: ComponentChildren }) {
-  const { path, route } = useLocation();
+  const location = useLocation();
+  const path = location.path;
   const { live, setLive } = useLive();
   const [query, setQuery] = useState('');
   const current = (section: string): boolean =>
@@ -44,7 +45,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
           onSubmit={(event) => {
             event.preventDefault();
             const id = query.trim();
-            if (id) route(href(`/search?id=${encodeURIComponent(id)}`));
+            if (id) location.route(href(`/search?id=${encodeURIComponent(id)}`));
           }}
         >
           <input
@@ -57,7 +58,8 @@ export function Layout({ children }: { children: ComponentChildren }) {
           />
         </form>
         <label class="live" title={`Refresh every ${config.refreshInterval / 1000}s`}>
-          <input type="checkbox" checked={live} onChange={(event) => setLive(event.currentTarget.checked)} /> Live
+          <input type="checkbox" checked={live} onChange={(event) => setLive(event.currentTarget.checked)} />{' '}
+          Live
         </label>
         {config.readOnly ? <span class="badge read-only">read-only</span> : null}
       </header>
@@ -136,7 +138,12 @@ export function BytesView({
           {label} · {formatBytes(bytes.size)}
         </span>
         <span class="modes">
-          <button type="button" disabled={!bytes.isText} aria-pressed={mode === 'text'} onClick={() => setMode('text')}>
+          <button
+            type="button"
+            disabled={!bytes.isText}
+            aria-pressed={mode === 'text'}
+            onClick={() => setMode('text')}
+          >
             Text
           </button>
           <button type="button" aria-pressed={mode === 'hex'} onClick={() => setMode('hex')}>
@@ -204,18 +211,18 @@ export function ActionButton({ path, label, confirm, danger, onDone }: ActionPro
       type="button"
       class={danger ? 'danger' : undefined}
       disabled={busy}
-      onClick={async () => {
+      onClick={() => {
         if (confirm && !window.confirm(confirm)) return;
         setBusy(true);
-        try {
-          const result = await act(path);
-          notify({ kind: 'ok', text: result.message });
-          onDone?.(result.message);
-        } catch (error) {
-          notify({ kind: 'error', text: (error as Error).message });
-        } finally {
-          setBusy(false);
-        }
+        act(path)
+          .then(
+            (result) => {
+              notify({ kind: 'ok', text: result.message });
+              onDone?.(result.message);
+            },
+            (error: Error) => notify({ kind: 'error', text: error.message }),
+          )
+          .finally(() => setBusy(false));
       }}
     >
       {label}
@@ -306,7 +313,10 @@ export function TimeChart({
         width: Math.max(element.clientWidth, 200),
         height: 200,
         scales: { x: { time: true } },
-        axes: [{ stroke: '#9aa4b2', grid: { stroke: '#e6e9ef' } }, { stroke: '#9aa4b2', grid: { stroke: '#e6e9ef' } }],
+        axes: [
+          { stroke: '#9aa4b2', grid: { stroke: '#e6e9ef' } },
+          { stroke: '#9aa4b2', grid: { stroke: '#e6e9ef' } },
+        ],
         series: [
           {},
           ...series.map((entry) => ({
@@ -321,7 +331,9 @@ export function TimeChart({
       element,
     );
     chart.current = plot;
-    const observer = new ResizeObserver(() => plot.setSize({ width: Math.max(element.clientWidth, 200), height: 200 }));
+    const observer = new ResizeObserver(() =>
+      plot.setSize({ width: Math.max(element.clientWidth, 200), height: 200 }),
+    );
     observer.observe(element);
     return () => {
       observer.disconnect();

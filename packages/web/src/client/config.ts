@@ -3,7 +3,8 @@ import type { DashboardConfig } from '../api-types';
 
 function readConfig(): DashboardConfig {
   const element = document.getElementById('q-config');
-  if (!element?.textContent) throw new Error('The page has no #q-config element; it must be served by @q/web.');
+  if (!element?.textContent)
+    throw new Error('The page has no #q-config element; it must be served by @q/web.');
   return JSON.parse(element.textContent) as DashboardConfig;
 }
 

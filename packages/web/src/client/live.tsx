@@ -6,7 +6,7 @@ import { config } from './config';
 
 interface Live {
   live: boolean;
-  setLive(live: boolean): void;
+  setLive: (live: boolean) => void;
 }
 
 const LiveContext = createContext<Live>({ live: true, setLive: () => undefined });
@@ -26,7 +26,7 @@ export interface ApiState<T> {
   status: number | undefined;
   loading: boolean;
   updatedAt: number | undefined;
-  refresh(): void;
+  refresh: () => void;
 }
 
 interface Loaded<T> {

@@ -21,7 +21,15 @@ export interface Sample {
 const keep = 600;
 const byKey = new Map<string, Sample[]>();
 
-export const sampleStates = ['active', 'pending', 'scheduled', 'retry', 'archived', 'completed', 'aggregating'] as const;
+export const sampleStates = [
+  'active',
+  'pending',
+  'scheduled',
+  'retry',
+  'archived',
+  'completed',
+  'aggregating',
+] as const;
 
 /** Adds one sample under `key` (a queue name, or `*` for all queues together) from the figures read. */
 export function recordSample(key: string, queues: QueueSummary[]): Sample[] {

@@ -15,12 +15,17 @@ export function DoctorPage() {
             <p class={data.healthy ? 'healthy' : 'unhealthy'}>
               {data.healthy ? 'Healthy: nothing keeps tasks from running.' : 'Problems found.'}{' '}
               <span class="muted">
-                Checked {data.queues.length} queue{data.queues.length === 1 ? '' : 's'} and {data.servers} server
+                Checked {data.queues.length} queue{data.queues.length === 1 ? '' : 's'} and {data.servers}{' '}
+                server
                 {data.servers === 1 ? '' : 's'} <When iso={data.checkedAt} />.
               </span>
             </p>
             {data.findings.map((finding, index) => (
-              <article key={`${finding.code}-${index}`} class={`finding ${finding.severity}`} data-code={finding.code}>
+              <article
+                key={`${finding.code}-${index}`}
+                class={`finding ${finding.severity}`}
+                data-code={finding.code}
+              >
                 <header>
                   <Badge value={finding.severity} /> <strong>{finding.summary}</strong>{' '}
                   <code class="muted">{finding.code}</code>

@@ -8,7 +8,15 @@ import { formatBytes, formatDuration, formatNumber } from '../format';
 import { useApi } from '../live';
 import { Charts, PauseButton } from './queues-page';
 
-export const states: TaskStateName[] = ['active', 'pending', 'aggregating', 'scheduled', 'retry', 'archived', 'completed'];
+export const states: TaskStateName[] = [
+  'active',
+  'pending',
+  'aggregating',
+  'scheduled',
+  'retry',
+  'archived',
+  'completed',
+];
 
 /** Which actions Asynq allows per state, for one task and for all of a state. */
 export const taskActions: Record<TaskStateName, ('run' | 'archive' | 'delete' | 'cancel')[]> = {
@@ -35,7 +43,7 @@ const actionLabels = { run: 'Run', archive: 'Archive', delete: 'Delete', cancel:
 
 export function QueuePage() {
   const { params, query } = useRoute();
-  const { route } = useLocation();
+  const location = useLocation();
   const queue = params.queue ?? '';
   const state = (states.includes(query.state as TaskStateName) ? query.state : 'pending') as TaskStateName;
   const page = Math.max(1, Number(query.page) || 1);
@@ -45,7 +53,7 @@ export function QueuePage() {
     const search = new URLSearchParams({ state: next.state ?? state, page: String(next.page ?? 1) });
     const nextGroup = 'group' in next ? next.group : group;
     if ((next.state ?? state) === 'aggregating' && nextGroup) search.set('group', nextGroup);
-    route(queueHref(queue, `?${search.toString()}`));
+    location.route(queueHref(queue, `?${search.toString()}`));
   };
   return (
     <section>
@@ -56,7 +64,9 @@ export function QueuePage() {
         {(data) => (
           <>
             <div class="facts">
-              <Fact label="State">{data.queue.paused ? <Badge value="paused" /> : <Badge value="serving" />}</Fact>
+              <Fact label="State">
+                {data.queue.paused ? <Badge value="paused" /> : <Badge value="serving" />}
+              </Fact>
               <Fact label="Size">{formatNumber(data.queue.size)}</Fact>
               <Fact label="Latency">{formatDuration(data.queue.latency)}</Fact>
               <Fact label="Processed today">{formatNumber(data.queue.processedToday)}</Fact>
@@ -173,7 +183,9 @@ function TaskList({
               : null}
           </div>
           {data.tasks.length === 0 ? (
-            <p class="muted">No {state} task{group ? ` in group ${group}` : ''}.</p>
+            <p class="muted">
+              No {state} task{group ? ` in group ${group}` : ''}.
+            </p>
           ) : (
             <TaskTable tasks={data.tasks} state={state} onChange={changed} />
           )}
@@ -239,7 +251,9 @@ export function TaskTable({
                 {task.retried}/{task.maxRetry}
               </td>
             ) : null}
-            {state === 'retry' || state === 'archived' ? <td class="error-text">{task.lastError ?? ''}</td> : null}
+            {state === 'retry' || state === 'archived' ? (
+              <td class="error-text">{task.lastError ?? ''}</td>
+            ) : null}
             {state === 'completed' ? (
               <td>
                 <When iso={task.completedAt} />
@@ -247,7 +261,9 @@ export function TaskTable({
             ) : null}
             {state === 'aggregating' ? <td>{task.group}</td> : null}
             {state === 'active' ? (
-              <td>{task.isOrphaned ? <Badge value="orphaned" title="lease expired: its worker died" /> : 'held'}</td>
+              <td>
+                {task.isOrphaned ? <Badge value="orphaned" title="lease expired: its worker died" /> : 'held'}
+              </td>
             ) : null}
             <td class="row-actions">
               {(taskActions[task.state] ?? []).map((action) => (

@@ -19,7 +19,10 @@ export const stateColors: Record<string, string> = {
   failed: '#dc2626',
 };
 
-const stateSeries: ChartSeries[] = sampleStates.map((state) => ({ label: state, color: stateColors[state]! }));
+const stateSeries: ChartSeries[] = sampleStates.map((state) => ({
+  label: state,
+  color: stateColors[state]!,
+}));
 const outcomeSeries: ChartSeries[] = [
   { label: 'processed', color: stateColors.processed! },
   { label: 'failed', color: stateColors.failed! },
@@ -73,13 +76,13 @@ function QueueTable({ queues, refresh }: { queues: QueueSummary[]; refresh: () =
             </td>
             <td>{queue.paused ? <Badge value="paused" /> : <Badge value="serving" title="not paused" />}</td>
             <td class="number">{formatNumber(queue.size)}</td>
-            {(['active', 'pending', 'aggregating', 'scheduled', 'retry', 'archived', 'completed'] as const).map(
-              (name) => (
-                <td key={name} class="number">
-                  <a href={queueHref(queue.queue, `?state=${name}`)}>{formatNumber(queue[name])}</a>
-                </td>
-              ),
-            )}
+            {(
+              ['active', 'pending', 'aggregating', 'scheduled', 'retry', 'archived', 'completed'] as const
+            ).map((name) => (
+              <td key={name} class="number">
+                <a href={queueHref(queue.queue, `?state=${name}`)}>{formatNumber(queue[name])}</a>
+              </td>
+            ))}
             <td class="number">{formatDuration(queue.latency)}</td>
             <td class="number">{formatNumber(queue.processedToday)}</td>
             <td class="number">{formatNumber(queue.failedToday)}</td>
@@ -117,7 +120,10 @@ export function Charts({
 }) {
   // One sample per refresh.
   const samples = useMemo(() => recordSample(sampleKey, queues), [sampleKey, updatedAt]);
-  const sizes = useMemo(() => columns(samples, (sample) => sampleStates.map((name) => sample[name])), [samples.length, updatedAt]);
+  const sizes = useMemo(
+    () => columns(samples, (sample) => sampleStates.map((name) => sample[name])),
+    [samples.length, updatedAt],
+  );
   const outcomes = useMemo(() => {
     const deltas: number[][] = [[], [], []];
     for (let index = 1; index < samples.length; index += 1) {

@@ -36,7 +36,11 @@ export function RedisPage() {
                     ) : null}
                   </dd>
                   <dt>Memory used</dt>
-                  <dd>{data.store.usedMemory === undefined ? 'not reported' : formatBytes(data.store.usedMemory)}</dd>
+                  <dd>
+                    {data.store.usedMemory === undefined
+                      ? 'not reported'
+                      : formatBytes(data.store.usedMemory)}
+                  </dd>
                   <dt>Memory limit</dt>
                   <dd>
                     {data.store.maxMemory === undefined
@@ -48,7 +52,8 @@ export function RedisPage() {
                   <dt>Clock</dt>
                   <dd>
                     {formatTime(data.store.time)} (
-                    {formatDuration(Math.abs(new Date(data.store.time).getTime() - Date.now()))} from this browser's)
+                    {formatDuration(Math.abs(new Date(data.store.time).getTime() - Date.now()))} from this
+                    browser's)
                   </dd>
                 </>
               ) : null}

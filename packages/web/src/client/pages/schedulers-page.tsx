@@ -105,7 +105,11 @@ function History({ entryId }: { entryId: string }) {
           <Pager
             page={data.page}
             pageSize={data.pageSize}
-            total={data.events.length < data.pageSize ? (data.page - 1) * data.pageSize + data.events.length : undefined}
+            total={
+              data.events.length < data.pageSize
+                ? (data.page - 1) * data.pageSize + data.events.length
+                : undefined
+            }
             onPage={setPage}
           />
         </div>

@@ -23,8 +23,8 @@ function Results({ id }: { id: string }) {
       {(data) =>
         data.matches.length === 0 ? (
           <p class="muted">
-            No task <code>{data.id}</code> in any queue. Completed tasks stay only for their retention; deleted
-            ones are gone.
+            No task <code>{data.id}</code> in any queue. Completed tasks stay only for their retention;
+            deleted ones are gone.
           </p>
         ) : (
           <TaskTable tasks={data.matches} />

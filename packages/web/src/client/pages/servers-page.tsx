@@ -72,9 +72,7 @@ function ServerCard({ server }: { server: ServerSummary }) {
               {overdue.length === 0 ? (
                 <span class="muted">none</span>
               ) : (
-                <span class="error-text">
-                  {overdue.length} overran their timeout and still hold a slot
-                </span>
+                <span class="error-text">{overdue.length} overran their timeout and still hold a slot</span>
               )}
             </dd>
             {lifecycle.brokerReachable === false ? (

@@ -13,7 +13,7 @@ const labels = { run: 'Run now', archive: 'Archive', delete: 'Delete', cancel: '
 
 export function TaskPage() {
   const { params } = useRoute();
-  const { route } = useLocation();
+  const location = useLocation();
   const queue = params.queue ?? '';
   const id = params.id ?? '';
   const [full, setFull] = useState(false);
@@ -43,7 +43,7 @@ export function TaskPage() {
                     label={labels[action]}
                     danger={action === 'delete'}
                     {...(action === 'delete' ? { confirm: `Delete task ${task.id}?` } : {})}
-                    onDone={() => (action === 'delete' ? route(queueHref(queue)) : state.refresh())}
+                    onDone={() => (action === 'delete' ? location.route(queueHref(queue)) : state.refresh())}
                   />
                 ))}
               </div>

@@ -4,6 +4,7 @@
  * dist (see tsup.config.ts); running from the sources, the handler calls this on first use.
  */
 import { createRequire } from 'node:module';
+import type * as Esbuild from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -20,7 +21,7 @@ const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export async function buildClientAssets(options: { minify?: boolean } = {}): Promise<ClientAssets> {
   // esbuild is resolved from this package, whichever package's build loads this file.
   const esbuildPath = createRequire(join(packageRoot, 'package.json')).resolve('esbuild');
-  const esbuild = (await import(pathToFileURL(esbuildPath).href)) as typeof import('esbuild');
+  const esbuild = (await import(pathToFileURL(esbuildPath).href)) as typeof Esbuild;
   const result = await esbuild.build({
     entryPoints: [join(packageRoot, 'src', 'client', 'main.tsx')],
     absWorkingDir: packageRoot,
