@@ -3,7 +3,9 @@
  * `node:http` and in Hono, its pages, assets and API; actions change Redis as they say; cross-site and
  * read-only requests are refused; auth; secrets never shown.
  */
+import { createServer } from 'node:http';
 import { serve } from '@hono/node-server';
+import express from 'express';
 import { Hono } from 'hono';
 import { Redis } from 'ioredis';
 import { ValidationError } from '@q/core';
@@ -17,8 +19,8 @@ import type {
   TaskDetail,
   TasksResponse,
 } from '../src/api-types';
-import { createWebHandler } from '../src/index';
-import { closeServer, populatedStore, serveDashboard, type Served, type Store } from './dashboard';
+import { createWebHandler, toNodeListener } from '../src/index';
+import { closeServer, listen, populatedStore, serveDashboard, type Served, type Store } from './dashboard';
 import { largePayloadSize, ours, xssError, xssPayload } from './populate';
 
 let store: Store;
@@ -469,6 +471,36 @@ describe('mounted in Hono under a base path', () => {
       expect((await handler(new Request('http://localhost/elsewhere'))).status).toBe(404);
     } finally {
       await closeServer(server as never);
+    }
+  });
+});
+
+describe('mounted in Express with app.use', () => {
+  it("serves the pages, assets and API under the mount path, next to the app's own routes", async () => {
+    const handler = createWebHandler({ inspector: store.inspector, basePath: '/queues-admin' });
+    const app = express();
+    app.get('/', (_request, response) => void response.send('the app'));
+    app.use('/queues-admin', toNodeListener(handler));
+    const server = createServer(app);
+    const base = await listen(server);
+    try {
+      expect(await (await fetch(`${base}/`)).text()).toBe('the app');
+      const html = await (await fetch(`${base}/queues-admin/queues/emails`)).text();
+      const config = configOf(html);
+      expect(config.basePath).toBe('/queues-admin');
+      const script = /<script defer src="([^"]+)"/.exec(html)?.[1];
+      expect((await fetch(`${base}${script}`)).status).toBe(200);
+      const { task } = await getJson<{ task: TaskDetail }>(base, '/queues-admin/api/queues/emails/tasks/p-1');
+      expect(task.id).toBe('p-1');
+      const pause = await fetch(`${base}/queues-admin/api/queues/critical/pause`, {
+        method: 'POST',
+        headers: { 'x-q-csrf': config.csrfToken },
+      });
+      expect(pause.status).toBe(200);
+      expect((await store.inspector.getQueueInfo('critical')).paused).toBe(true);
+      await store.inspector.unpauseQueue('critical');
+    } finally {
+      await closeServer(server);
     }
   });
 });
