@@ -12,13 +12,20 @@ export const screenshotDirectory = join(
   'screenshots',
 );
 
-export function chromiumBinary(): string {
+/** The Chromium to drive: `Q_CHROMIUM`, or `chromium` (Debian) or `chromium-browser` on PATH. */
+export function findChromium(): string | undefined {
   const override = process.env.Q_CHROMIUM;
   if (override) return override;
   for (const name of ['chromium', 'chromium-browser']) {
     const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
     if (found) return found;
   }
+  return undefined;
+}
+
+export function chromiumBinary(): string {
+  const found = findChromium();
+  if (found) return found;
   throw new Error(
     "The browser tests drive Debian's chromium, which was not found on PATH: install it with `sudo apt-get install chromium` " +
       '(or set Q_CHROMIUM to a Chromium binary).',
