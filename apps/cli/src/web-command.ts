@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { isIP } from 'node:net';
-import { createWebHandler, toNodeListener, type WebAuth } from '@q/web';
+import { createWebHandler, loopbackHosts, toNodeListener, type WebAuth } from '@q/web';
 import type { Command } from 'commander';
 import { parsePort } from './argument-parsers';
 import type { CliContext } from './cli-context';
@@ -57,6 +57,9 @@ Sign-in, read from the environment (never from flags, which show in the process 
         ...(auth ? { auth } : {}),
         source: context.connection.displayUrl,
         secrets,
+        // On loopback, answer only for loopback names: a page whose domain was re-pointed at 127.0.0.1 (DNS
+        // rebinding) cannot read the dashboard.
+        ...(isLoopback(options.host) ? { allowedHosts: [...loopbackHosts, options.host] } : {}),
       });
       const server = createServer(toNodeListener(handler));
       await new Promise<void>((resolve, reject) => {

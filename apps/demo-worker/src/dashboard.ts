@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { QueueAdmin } from '@q/core';
 import { Inspector } from '@q/inspector';
-import { createWebHandler, toNodeListener } from '@q/web';
+import { createWebHandler, loopbackHosts, toNodeListener } from '@q/web';
 
 export interface Dashboard {
   url: string;
@@ -24,6 +24,7 @@ export async function startDashboard(options: {
   const handler = createWebHandler({
     inspector: new Inspector({ broker: options.broker }),
     source: options.source,
+    allowedHosts: [...loopbackHosts],
   });
   const server = createServer(toNodeListener(handler));
   const port = options.port === undefined || options.port === '' ? defaultPort : Number(options.port);

@@ -1,4 +1,4 @@
-export { createWebHandler } from './web-handler';
+export { createWebHandler, loopbackHosts } from './web-handler';
 export type { WebHandler, WebHandlerOptions } from './web-handler';
 export type { WebAuth } from './security';
 export { toNodeListener } from './node-listener';

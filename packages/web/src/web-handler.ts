@@ -37,6 +37,12 @@ export interface WebHandlerOptions {
   refreshInterval?: number;
   /** Bytes of a payload, result or error shown before it is cut (the rest is one click away). @default 2048 */
   previewBytes?: number;
+  /**
+   * Answer only requests whose `Host` is one of these names (the port is ignored), e.g. `['localhost',
+   * '127.0.0.1', '[::1]']` for a dashboard on loopback: a web page whose domain was re-pointed at 127.0.0.1
+   * (DNS rebinding) then reads nothing. @default any host
+   */
+  allowedHosts?: string[];
   /** The page title. @default '@q' */
   title?: string;
   /** Where failures to read the store are reported. @default silentLogger */
@@ -55,6 +61,7 @@ const optionKeys = [
   'secrets',
   'refreshInterval',
   'previewBytes',
+  'allowedHosts',
   'title',
   'logger',
 ] as const;
@@ -80,6 +87,7 @@ export function createWebHandler(options: WebHandlerOptions): WebHandler {
   const secrets = [...(options.secrets ?? [])].filter((secret) => secret !== '');
   const logger = options.logger ?? silentLogger;
   const guard = new Guard(options.auth, options.secret);
+  const allowedHosts = readAllowedHosts(options.allowedHosts);
   const title = options.title ?? '@q';
   const config: DashboardConfig = {
     basePath,
@@ -94,6 +102,9 @@ export function createWebHandler(options: WebHandlerOptions): WebHandler {
 
   return async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
+    if (allowedHosts && !allowedHosts.has(url.hostname.toLowerCase())) {
+      return text(403, `Refused: this dashboard answers only for ${[...allowedHosts].join(', ')}.`);
+    }
     const path = url.pathname;
     if (path !== basePath && !path.startsWith(`${basePath}/`)) {
       return text(404, `Not found: the dashboard is under ${basePath || '/'}.`);
@@ -256,6 +267,24 @@ function normalizeBasePath(basePath: unknown): string {
     );
   }
   return basePath.replace(/\/+$/, '');
+}
+
+/** Loopback names: what `q web` and the demo answer for when they listen on loopback. */
+export const loopbackHosts: readonly string[] = ['localhost', '127.0.0.1', '[::1]'];
+
+function readAllowedHosts(hosts: unknown): Set<string> | undefined {
+  if (hosts === undefined) return undefined;
+  if (
+    !Array.isArray(hosts) ||
+    hosts.length === 0 ||
+    !hosts.every((host) => typeof host === 'string' && host !== '')
+  ) {
+    throw new ValidationError(
+      'createWebHandler({ allowedHosts }): allowedHosts must be a non-empty list of host names, such as ["localhost", "127.0.0.1"].',
+      [{ path: 'allowedHosts', message: 'not a non-empty list of names' }],
+    );
+  }
+  return new Set(hosts.map((host: string) => host.toLowerCase()));
 }
 
 function positiveInteger(value: unknown, fallback: number, name: string): number {

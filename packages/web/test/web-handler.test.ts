@@ -422,6 +422,26 @@ describe('secrets and escaping', () => {
     }
   });
 
+  it('answers only for the allowed host names when given them (DNS rebinding)', async () => {
+    const handler = createWebHandler({
+      inspector: store.inspector,
+      allowedHosts: ['localhost', '127.0.0.1', '[::1]'],
+    });
+    for (const allowed of [
+      'http://localhost:8080/',
+      'http://127.0.0.1:8080/api/queues',
+      'http://[::1]:8080/',
+    ]) {
+      expect((await handler(new Request(allowed))).status, allowed).toBe(200);
+    }
+    const rebound = await handler(new Request('http://attacker.example:8080/api/queues'));
+    expect(rebound.status).toBe(403);
+    expect(await rebound.text()).toContain('answers only for localhost, 127.0.0.1, [::1]');
+    expect(() => createWebHandler({ inspector: store.inspector, allowedHosts: [] })).toThrow(
+      /non-empty list/,
+    );
+  });
+
   it('rejects options it cannot use with a sentence that says what to change', () => {
     expect(() => createWebHandler({ inspector: store.inspector, basePath: 'dash' })).toThrow(ValidationError);
     expect(() => createWebHandler({ inspector: store.inspector, basePath: 'dash' })).toThrow(
