@@ -293,6 +293,21 @@ inChromium('actions from the page', () => {
     await page.context().close();
   });
 
+  it('cancels the task the quiet worker is running: its handler is aborted and the task leaves active', async () => {
+    const { page, problems } = await visit('/queues/work/tasks/w-slow');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect(page.locator('.notice').innerText()).resolves.toContain(
+      'Asked the server running task w-slow to cancel it',
+    );
+    const after = await eventually('w-slow to leave active', async () => {
+      const task = await store.inspector.getTaskInfo('work', 'w-slow');
+      return task.state === 'active' ? undefined : task;
+    });
+    expect(after.state).toBe('retry');
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it('refuses actions in read-only mode: no buttons, and the API says no', async () => {
     const readOnly = await serveDashboard(store.inspector, { readOnly: true });
     const { page, problems } = await openPage(browser);

@@ -37,10 +37,14 @@ interface Loaded<T> {
   updatedAt?: number;
 }
 
-/** GETs `path` from the API, then again every refresh interval while live and the tab is visible. */
-export function useApi<T>(path: string, options: { live?: boolean } = {}): ApiState<T> {
+/**
+ * GETs `path` from the API, then again every refresh interval (or `interval` milliseconds, when longer)
+ * while live and the tab is visible.
+ */
+export function useApi<T>(path: string, options: { live?: boolean; interval?: number } = {}): ApiState<T> {
   const { live } = useLive();
   const polling = live && options.live !== false;
+  const every = Math.max(config.refreshInterval, options.interval ?? 0);
   const [loaded, setLoaded] = useState<Loaded<T>>({ path });
   const [nonce, setNonce] = useState(0);
   useEffect(() => {
@@ -62,7 +66,7 @@ export function useApi<T>(path: string, options: { live?: boolean } = {}): ApiSt
           }));
         }
       }
-      if (!cancelled && polling) timer = setTimeout(() => void load(), config.refreshInterval);
+      if (!cancelled && polling) timer = setTimeout(() => void load(), every);
     };
     void load();
     return () => {
@@ -70,7 +74,7 @@ export function useApi<T>(path: string, options: { live?: boolean } = {}): ApiSt
       controller.abort();
       clearTimeout(timer);
     };
-  }, [path, polling, nonce]);
+  }, [path, polling, every, nonce]);
   const refresh = useCallback(() => setNonce((value) => value + 1), []);
   const current = loaded.path === path ? loaded : { path };
   return {

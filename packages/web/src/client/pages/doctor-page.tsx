@@ -5,7 +5,8 @@ import { queueHref } from '../config';
 import { useApi } from '../live';
 
 export function DoctorPage() {
-  const state = useApi<DoctorResponse>('/doctor');
+  // A diagnosis reads more than a page of figures: it is refreshed every 10 s at most.
+  const state = useApi<DoctorResponse>('/doctor', { interval: 10_000 });
   return (
     <section>
       <h1>Doctor</h1>
