@@ -38,7 +38,7 @@ export interface ApiOptions {
 }
 
 type Params = URLSearchParams;
-type Handler = (match: string[], params: Params) => Promise<unknown>;
+type Handler = (match: string[], params: Params, request: Request) => Promise<unknown>;
 
 interface Route {
   method: 'GET' | 'POST';
@@ -86,13 +86,17 @@ export class Api {
       post('/queues/:s/tasks/:s/(run|archive|delete|cancel)', ([queue, id, action]) =>
         this.#taskAction(queue!, id!, action as TaskAction),
       ),
+      post('/queues/:s/selected/(run|archive|delete)', ([queue, action], _params, request) =>
+        this.#selected(queue!, action as BulkAction, request),
+      ),
       post('/queues/:s/(run|archive|delete)-all', ([queue, action], params) =>
         this.#bulk(queue!, action as BulkAction, params),
       ),
     ];
   }
 
-  async handle(method: string, path: string, params: Params): Promise<unknown> {
+  async handle(request: Request, path: string, params: Params): Promise<unknown> {
+    const method = request.method.toUpperCase();
     let allowed = false;
     for (const route of this.#routes) {
       const match = route.pattern.exec(path);
@@ -106,7 +110,7 @@ export class Api {
           throw new HttpError(400, `The address has a malformed part: ${part}.`);
         }
       });
-      return route.handler(decoded, params);
+      return route.handler(decoded, params, request);
     }
     if (allowed) throw new HttpError(405, `${method} is not allowed on ${path}.`, 'method-not-allowed');
     throw new HttpError(404, `No such API route: ${path}.`, 'not-found');
@@ -304,6 +308,37 @@ export class Api {
           : await this.#inspector.deleteAllTasks(queue, state, options);
     const done = { run: 'made pending', archive: 'archived', delete: 'deleted' }[action];
     return { ok: true, count, message: `${count} ${state} task${count === 1 ? '' : 's'} ${done}.` };
+  }
+
+  /** The same action on each task whose id is in the JSON body `{ "ids": [...] }`. */
+  async #selected(queue: string, action: BulkAction, request: Request): Promise<ActionResponse> {
+    const body = (await request.json().catch(() => undefined)) as { ids?: unknown } | undefined;
+    const ids = body?.ids;
+    if (
+      !Array.isArray(ids) ||
+      ids.length === 0 ||
+      ids.length > maxPageSize ||
+      !ids.every((id) => typeof id === 'string' && id !== '')
+    ) {
+      throw new HttpError(400, `Send the task ids as JSON: { "ids": ["…"] }, 1 to ${maxPageSize} of them.`);
+    }
+    await this.#assertQueue(queue);
+    const failures: string[] = [];
+    let count = 0;
+    for (const id of ids as string[]) {
+      try {
+        if (action === 'run') await this.#inspector.runTask(queue, id);
+        else if (action === 'archive') await this.#inspector.archiveTask(queue, id);
+        else await this.#inspector.deleteTask(queue, id);
+        count += 1;
+      } catch (error) {
+        if (!QError.is(error)) throw error;
+        failures.push(`${id}: ${error.message}`);
+      }
+    }
+    const done = { run: 'made pending', archive: 'archived', delete: 'deleted' }[action];
+    const message = `${count} task${count === 1 ? '' : 's'} ${done}.${failures.length > 0 ? ` Not done: ${failures.join('; ')}` : ''}`;
+    return { ok: true, count, message };
   }
 
   async #assertQueue(queue: string): Promise<void> {

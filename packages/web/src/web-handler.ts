@@ -149,7 +149,7 @@ export function createWebHandler(options: WebHandlerOptions): WebHandler {
             } satisfies ErrorResponse);
           }
         }
-        const answer = await api.handle(method, route.slice('/api'.length), url.searchParams);
+        const answer = await api.handle(request, route.slice('/api'.length), url.searchParams);
         if (answer instanceof Response) return withSecurity(answer);
         return json(200, answer);
       }

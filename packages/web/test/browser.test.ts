@@ -308,6 +308,19 @@ inChromium('actions from the page', () => {
     await page.context().close();
   });
 
+  it('archives the tasks picked with their checkboxes', async () => {
+    const { page, problems } = await visit('/queues/emails?state=pending');
+    await page.getByRole('checkbox', { name: 'Select task p-large' }).check();
+    await page.getByRole('checkbox', { name: 'Select task p-binary' }).check();
+    await page.getByRole('button', { name: 'Archive selected' }).click();
+    await expect(page.locator('.notice').innerText()).resolves.toBe('2 tasks archived.');
+    expect((await store.inspector.getTaskInfo('emails', 'p-large')).state).toBe('archived');
+    expect((await store.inspector.getTaskInfo('emails', 'p-binary')).state).toBe('archived');
+    expect((await store.inspector.getTaskInfo('emails', 'p-xss')).state).toBe('pending');
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it('refuses actions in read-only mode: no buttons, and the API says no', async () => {
     const readOnly = await serveDashboard(store.inspector, { readOnly: true });
     const { page, problems } = await openPage(browser);

@@ -303,6 +303,25 @@ describe('actions', () => {
     }
   });
 
+  it('deletes the selected tasks and says which could not be', async () => {
+    const response = await fetch(`${served.url}/api/queues/emails/selected/delete`, {
+      method: 'POST',
+      headers: { 'x-q-csrf': token, 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: ['p-xss', 'p-binary', 'no-such-task'] }),
+    });
+    const result = (await response.json()) as ActionResponse;
+    expect(result.count).toBe(2);
+    expect(result.message).toMatch(/^2 tasks deleted\. Not done: no-such-task: /);
+    await expect(actions.inspector.getTaskInfo('emails', 'p-xss')).rejects.toThrow(/not found/i);
+    const empty = await fetch(`${served.url}/api/queues/emails/selected/run`, {
+      method: 'POST',
+      headers: { 'x-q-csrf': token, 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: [] }),
+    });
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as { error: string }).error).toContain('{ "ids": ["…"] }');
+  });
+
   it('runs, archives and deletes every task of a state', async () => {
     const run = await post('/queues/emails/run-all?state=retry');
     expect(((await run.json()) as ActionResponse).count).toBe(1);

@@ -31,10 +31,13 @@ export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T>
   );
 }
 
-export async function act(path: string): Promise<ActionResponse> {
+export async function act(path: string, body?: unknown): Promise<ActionResponse> {
+  const headers: Record<string, string> = { accept: 'application/json', 'x-q-csrf': config.csrfToken };
+  if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(apiPath(path), {
     method: 'POST',
-    headers: { accept: 'application/json', 'x-q-csrf': config.csrfToken },
+    headers,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return read<ActionResponse>(response);
 }

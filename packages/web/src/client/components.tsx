@@ -194,6 +194,8 @@ export function BytesPeek({ bytes }: { bytes: Bytes }) {
 export interface ActionProps {
   /** API path of the action, e.g. `/queues/default/pause`. */
   path: string;
+  /** Sent as JSON. */
+  body?: unknown;
   label: string;
   /** Ask before doing it. */
   confirm?: string;
@@ -202,7 +204,7 @@ export interface ActionProps {
 }
 
 /** A button that performs an action (absent in read-only mode) and says what happened. */
-export function ActionButton({ path, label, confirm, danger, onDone }: ActionProps) {
+export function ActionButton({ path, body, label, confirm, danger, onDone }: ActionProps) {
   const notify = useNotice();
   const [busy, setBusy] = useState(false);
   if (config.readOnly) return null;
@@ -214,7 +216,7 @@ export function ActionButton({ path, label, confirm, danger, onDone }: ActionPro
       onClick={() => {
         if (confirm && !window.confirm(confirm)) return;
         setBusy(true);
-        act(path)
+        act(path, body)
           .then(
             (result) => {
               notify({ kind: 'ok', text: result.message });

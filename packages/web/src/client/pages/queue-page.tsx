@@ -1,9 +1,10 @@
 /** One queue: its figures, groups, charts, and its tasks by state with paging and bulk actions. */
 import type { ComponentChildren } from 'preact';
+import { useState } from 'preact/hooks';
 import { useLocation, useRoute } from 'preact-iso';
 import type { QueueResponse, TasksResponse, TaskStateName, TaskSummary } from '../../api-types';
 import { ActionButton, Badge, BytesPeek, Loading, Pager, When } from '../components';
-import { queueHref, taskHref } from '../config';
+import { config, queueHref, taskHref } from '../config';
 import { formatBytes, formatDuration, formatNumber } from '../format';
 import { useApi } from '../live';
 import { Charts, PauseButton } from './queues-page';
@@ -111,6 +112,7 @@ export function QueuePage() {
       </Loading>
       {state !== 'aggregating' || group ? (
         <TaskList
+          key={`${state}:${page}:${group ?? ''}`}
           queue={queue}
           state={state}
           page={page}
@@ -162,36 +164,68 @@ function TaskList({
     list.refresh();
     onChange();
   };
+  const [chosen, setChosen] = useState<ReadonlySet<string>>(new Set());
   const name = encodeURIComponent(queue);
+  const selectable = !config.readOnly && bulkActions[state].length > 0;
   const bulkQuery = `?state=${state}${group ? `&group=${encodeURIComponent(group)}` : ''}`;
   return (
     <Loading state={list}>
-      {(data) => (
-        <div class="tasks">
-          <div class="bulk">
-            {data.total > 0
-              ? bulkActions[state].map((action) => (
+      {(data) => {
+        // Only tasks still on the page count as selected.
+        const selected = data.tasks.map((task) => task.id).filter((id) => chosen.has(id));
+        return (
+          <div class="tasks">
+            {selected.length > 0 ? (
+              <div class="bulk selected-bar">
+                <span>{selected.length} selected:</span>
+                {bulkActions[state].map((action) => (
                   <ActionButton
                     key={action}
-                    path={`/queues/${name}/${action}-all${bulkQuery}`}
-                    label={`${actionLabels[action]} all ${state}`}
+                    path={`/queues/${name}/selected/${action}`}
+                    body={{ ids: selected }}
+                    label={`${actionLabels[action]} selected`}
                     danger={action === 'delete'}
-                    confirm={`${actionLabels[action]} all ${formatNumber(data.total)} ${state} tasks of ${queue}?`}
-                    onDone={changed}
+                    {...(action === 'delete'
+                      ? { confirm: `Delete the ${selected.length} selected tasks?` }
+                      : {})}
+                    onDone={() => {
+                      setChosen(new Set());
+                      changed();
+                    }}
                   />
-                ))
-              : null}
+                ))}
+              </div>
+            ) : null}
+            <div class="bulk">
+              {data.total > 0
+                ? bulkActions[state].map((action) => (
+                    <ActionButton
+                      key={action}
+                      path={`/queues/${name}/${action}-all${bulkQuery}`}
+                      label={`${actionLabels[action]} all ${state}`}
+                      danger={action === 'delete'}
+                      confirm={`${actionLabels[action]} all ${formatNumber(data.total)} ${state} tasks of ${queue}?`}
+                      onDone={changed}
+                    />
+                  ))
+                : null}
+            </div>
+            {data.tasks.length === 0 ? (
+              <p class="muted">
+                No {state} task{group ? ` in group ${group}` : ''}.
+              </p>
+            ) : (
+              <TaskTable
+                tasks={data.tasks}
+                state={state}
+                onChange={changed}
+                {...(selectable ? { selection: { selected: new Set(selected), onChange: setChosen } } : {})}
+              />
+            )}
+            <Pager page={data.page} pageSize={data.pageSize} total={data.total} onPage={onPage} />
           </div>
-          {data.tasks.length === 0 ? (
-            <p class="muted">
-              No {state} task{group ? ` in group ${group}` : ''}.
-            </p>
-          ) : (
-            <TaskTable tasks={data.tasks} state={state} onChange={changed} />
-          )}
-          <Pager page={data.page} pageSize={data.pageSize} total={data.total} onPage={onPage} />
-        </div>
-      )}
+        );
+      }}
     </Loading>
   );
 }
@@ -200,15 +234,29 @@ export function TaskTable({
   tasks,
   state,
   onChange,
+  selection,
 }: {
   tasks: TaskSummary[];
   state?: TaskStateName;
   onChange?: () => void;
+  /** Checkboxes to pick tasks for an action on the selected ones. */
+  selection?: { selected: ReadonlySet<string>; onChange: (selected: ReadonlySet<string>) => void };
 }) {
+  const allSelected = selection !== undefined && tasks.every((task) => selection.selected.has(task.id));
   return (
     <table class="grid">
       <thead>
         <tr>
+          {selection ? (
+            <th class="select">
+              <input
+                type="checkbox"
+                aria-label="Select every task of this page"
+                checked={allSelected}
+                onChange={() => selection.onChange(new Set(allSelected ? [] : tasks.map((task) => task.id)))}
+              />
+            </th>
+          ) : null}
           <th>ID</th>
           <th>Type</th>
           <th>Payload</th>
@@ -226,6 +274,21 @@ export function TaskTable({
       <tbody>
         {tasks.map((task) => (
           <tr key={task.id} data-task={task.id}>
+            {selection ? (
+              <td class="select">
+                <input
+                  type="checkbox"
+                  aria-label={`Select task ${task.id}`}
+                  checked={selection.selected.has(task.id)}
+                  onChange={(event) => {
+                    const next = new Set(selection.selected);
+                    if (event.currentTarget.checked) next.add(task.id);
+                    else next.delete(task.id);
+                    selection.onChange(next);
+                  }}
+                />
+              </td>
+            ) : null}
             <td>
               <a href={taskHref(task.queue, task.id)}>
                 <code>{task.id}</code>
