@@ -245,7 +245,8 @@ inChromium('actions from the page', () => {
       'emails to be resumed',
       async () => !(await store.inspector.getQueueInfo('emails')).paused,
     );
-    await expect(page.locator('.notice').innerText()).resolves.toBe('Queue emails resumed.');
+    // The notice of the pause may still show until the answer to the resume arrives.
+    await expect.poll(() => page.locator('.notice').innerText()).toBe('Queue emails resumed.');
     expect(problems).toEqual([]);
     await page.context().close();
   });
@@ -288,7 +289,7 @@ inChromium('actions from the page', () => {
       'no archived task left',
       async () => (await store.inspector.getQueueInfo('emails')).archived === 0,
     );
-    await expect(page.locator('.notice').innerText()).resolves.toMatch(/^\d+ archived tasks? deleted\.$/);
+    await expect.poll(() => page.locator('.notice').innerText()).toMatch(/^\d+ archived tasks? deleted\.$/);
     expect(problems).toEqual([]);
     await page.context().close();
   });
