@@ -131,6 +131,22 @@ describe('q web', () => {
     }
   });
 
+  it('answers 503 with a sentence while Redis is away, and the page still loads', async () => {
+    const redis = await startRedisServer();
+    const { child, address } = await startWeb(['--uri', redis.url, 'web', '--port', '0']);
+    try {
+      expect((await fetch(new URL('api/queues', address))).status).toBe(200);
+      await redis.stop();
+      const away = await fetch(new URL('api/queues', address));
+      expect(away.status).toBe(503);
+      expect(((await away.json()) as { error: string }).error).toContain('Redis could not be reached');
+      expect((await fetch(address)).status).toBe(200);
+    } finally {
+      expect(await stop(child)).toBe(0);
+      await redis.stop();
+    }
+  });
+
   describe('with a Redis that needs a password', () => {
     let secured: RedisServerHandle;
     const password = `pw-${randomUUID()}`;
