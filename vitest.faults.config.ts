@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 import base from './vitest.config';
 
-// `pnpm test:faults`: RELIABILITY.md's battery at full size (Q_FAULTS=full), one scenario at a time so
+// `pnpm test:faults`: the battery of docs/reliability.md at full size (Q_FAULTS=full), one scenario at a time so
 // that the figures are not skewed by each other. The same files run shortened in `npm test`.
 export default defineConfig({
   ...base,

@@ -45,7 +45,7 @@ it('runs every scenario for every system and writes a well-formed JSON report', 
   const report = JSON.parse(readFileSync(outcome.jsonPath, 'utf8')) as BenchReport;
 
   expect(report.meta.redis).toMatch(/^\d+\.\d+/);
-  expect(report.meta.bullmq).toBe('5.81.5');
+  expect(report.meta.bullmq).toBe('6.7.0');
   expect(report.rows.map((row) => row.id)).toEqual([
     'enqueue-each',
     'enqueue-bulk',

@@ -178,8 +178,16 @@ export function registerTaskCommand(program: Command, context: CliContext): void
     .option('--queue <queue>', 'the queue (default "default")')
     .option('--retry <count>', 'maximum retries (default 25)', parseNonNegativeInteger)
     .option('--id <id>', 'the task id (default a new UUID)')
-    .option('--timeout <duration>', "how long one attempt may run, e.g. '100s'", parseDuration)
-    .option('--deadline <time>', 'when the task must be done, RFC 3339', parseTime)
+    .option(
+      '--timeout <duration>',
+      "how long one attempt may run, e.g. '100s' (whole seconds, rounded up)",
+      parseDuration,
+    )
+    .option(
+      '--deadline <time>',
+      'when the task must be done, RFC 3339 (rounded up to the whole second)',
+      parseTime,
+    )
     .option(
       '--unique <duration>',
       'refuse duplicates (same queue, type and payload) for this long',

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createRedisBroker } from '@q/broker-redis';
-import type { Broker } from '@q/core';
+import { queueNameRule, type Broker } from '@q/core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, startRedisServer, type RedisServerHandle } from '../../../test/redis-server';
 import { buildCli, cliBinary, runQ } from './built-cli';
@@ -343,6 +343,22 @@ describe('q, failing well', () => {
     } finally {
       await server?.stop();
     }
+  });
+
+  it.concurrent('holds queue names to the same rule as the client and the inspector', async () => {
+    const own = (...args: string[]) => runQ(['--uri', url, '--prefix', `${prefix}-names`, ...args]);
+    const spaced = await own('task', 'enqueue', '-t', 'x', '--queue', 'bad queue', '--json');
+    expect(spaced.exitCode, spaced.stderr).toBe(0);
+    expect(json(spaced.stdout)).toMatchObject({ queue: 'bad queue', state: 'pending' });
+    expect(json((await own('queue', 'inspect', 'bad queue', '--json')).stdout)).toMatchObject([
+      { queue: 'bad queue', pending: 1 },
+    ]);
+    const braces = await own('queue', 'inspect', 'a{b}');
+    expect(braces.exitCode).toBe(2);
+    expect(braces.stderr).toBe(`q: queue "a{b}" contains '{': ${queueNameRule}.\n`);
+    const padded = await own('task', 'enqueue', '-t', 'x', '--queue', ' bad');
+    expect(padded.exitCode).toBe(2);
+    expect(padded.stderr).toBe(`q: options.queue " bad" begins or ends with whitespace: ${queueNameRule}.\n`);
   });
 
   it.concurrent('exits 2 on a bad command line and 0 on --help', async () => {

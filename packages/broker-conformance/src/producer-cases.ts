@@ -1,4 +1,4 @@
-import { DuplicateTaskError, TaskIdConflictError, ValidationError } from '@q/core';
+import { BatchAbortedError, DuplicateTaskError, TaskIdConflictError, ValidationError } from '@q/core';
 import { describe, expect, it } from 'vitest';
 import type { SuiteContext } from './suite-context';
 
@@ -104,6 +104,11 @@ export function producerCases(context: SuiteContext): void {
       );
       expect(refused.every((result) => !result.ok)).toBe(true);
       expect(refused[1]!.ok ? undefined : refused[1]!.error).toBeInstanceOf(TaskIdConflictError);
+      for (const index of [0, 2]) {
+        const error = refused[index]!.ok ? undefined : refused[index]!.error;
+        expect(error).toBeInstanceOf(BatchAbortedError);
+        expect(error).toMatchObject({ index: 1, abortedBy: 'requests[1]' });
+      }
       const stats = await broker.queueStats(context.queue(), Date.now());
       expect(stats.pending).toBe(2);
       expect(stats.scheduled).toBe(1);

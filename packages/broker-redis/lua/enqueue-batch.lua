@@ -1,6 +1,9 @@
--- enqueue-batch: writes several new tasks of one queue all or nothing (@q extension for atomic batch
--- enqueue). Every conflict is checked first; only when there is none is anything written, each task
--- exactly as enqueue, schedule or add-to-group (and their unique variants) would write it.
+-- enqueue-batch: writes several new tasks of one queue in one call (@q extension), each task exactly as
+-- enqueue, schedule or add-to-group (and their unique variants) would write it. Two modes:
+--   "atomic": all or nothing. Every conflict is checked first; only when there is none is anything
+--             written (atomic batch enqueue).
+--   "each":   every task on its own, in order: a refused task does not stop the others (batch enqueue
+--             and the coalesced single enqueues of one queue).
 --
 -- KEYS[1]  pending list    P:{q}:pending
 -- KEYS[2]  scheduled zset  P:{q}:scheduled
@@ -12,18 +15,20 @@
 -- ARGV[3]  notify channel P:{q}:notify (@q extension)
 -- ARGV[4]  queue name, the message published on ARGV[3]
 -- ARGV[5]  number of tasks
+-- ARGV[6]  mode, "atomic" or "each"
 -- then six per task: task id, encoded TaskMessage, target ("pending", "scheduled" or "aggregating"),
 -- process-at in Unix seconds (scheduled only, else 0), lock TTL in whole seconds (0 when not unique),
 -- group name ("" unless aggregating).
 --
--- Returns { written, code per task... }: written is 1 when every task was written and 0 when none was;
--- a code is 1 (accepted), -1 (uniqueness lock held, also by an earlier task of the batch) or 0 (task id
--- taken, also by an earlier task of the batch).
+-- Returns { written, code per task... }: a code is 1 (accepted), -1 (uniqueness lock held, also by an
+-- earlier task of the batch) or 0 (task id taken, also by an earlier task of the batch). In "atomic"
+-- mode written is 1 when every task was written and 0 when none was; in "each" mode it is the number
+-- of tasks written.
 local count = tonumber(ARGV[5])
 local tasks = {}
 local keyIndex = 4
 for i = 1, count do
-  local base = 5 + (i - 1) * 6
+  local base = 6 + (i - 1) * 6
   local task = {
     id = ARGV[base + 1],
     msg = ARGV[base + 2],
@@ -45,37 +50,16 @@ for i = 1, count do
   tasks[i] = task
 end
 
-local codes = {}
-local refused = false
-local seenIds = {}
-local seenLocks = {}
-for i, task in ipairs(tasks) do
-  local code = 1
+local function conflict(task, seenIds, seenLocks)
   if task.uniqueKey and (seenLocks[task.uniqueKey] or redis.call("EXISTS", task.uniqueKey) == 1) then
-    code = -1
+    return -1
   elseif seenIds[task.key] or redis.call("EXISTS", task.key) == 1 then
-    code = 0
+    return 0
   end
-  seenIds[task.key] = true
-  if task.uniqueKey then
-    seenLocks[task.uniqueKey] = true
-  end
-  if code ~= 1 then
-    refused = true
-  end
-  codes[i] = code
+  return 1
 end
 
-local result = { 0 }
-for i = 1, count do
-  result[i + 1] = codes[i]
-end
-if refused then
-  return result
-end
-
-local pushed = 0
-for _, task in ipairs(tasks) do
+local function write(task)
   if task.uniqueKey then
     redis.call("SET", task.uniqueKey, task.id, "EX", task.ttl)
   end
@@ -98,11 +82,49 @@ for _, task in ipairs(tasks) do
       redis.call("HSET", task.key, "msg", task.msg, "state", "pending", "pending_since", ARGV[1])
     end
     redis.call("LPUSH", KEYS[1], task.id)
-    pushed = pushed + 1
+    return true
   end
+  return false
 end
-if pushed > 0 then
+
+local result = { 0 }
+local pushed = false
+if ARGV[6] == "each" then
+  -- Written in order, so a later task of the batch sees an earlier one's id and lock.
+  local written = 0
+  for i, task in ipairs(tasks) do
+    local code = conflict(task, {}, {})
+    if code == 1 then
+      pushed = write(task) or pushed
+      written = written + 1
+    end
+    result[i + 1] = code
+  end
+  result[1] = written
+else
+  local refused = false
+  local seenIds = {}
+  local seenLocks = {}
+  for i, task in ipairs(tasks) do
+    local code = conflict(task, seenIds, seenLocks)
+    seenIds[task.key] = true
+    if task.uniqueKey then
+      seenLocks[task.uniqueKey] = true
+    end
+    if code ~= 1 then
+      refused = true
+    end
+    result[i + 1] = code
+  end
+  if refused then
+    return result
+  end
+  for _, task in ipairs(tasks) do
+    pushed = write(task) or pushed
+  end
+  result[1] = 1
+end
+if pushed then
   redis.call("PUBLISH", ARGV[3], ARGV[4])
 end
-result[1] = 1
 return result

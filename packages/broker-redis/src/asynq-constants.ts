@@ -1,4 +1,4 @@
-/** Asynq's fixed limits and periods (internal/rdb), which the layout depends on. */
+/** Asynq's fixed limits and periods (hibiken/asynq's internal/rdb package), which the layout depends on. */
 import { dayMilliseconds } from './unix-time';
 
 /** How long daily counters live after their first increment. */

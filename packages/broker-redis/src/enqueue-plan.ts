@@ -139,8 +139,15 @@ export function enqueueCall(plan: EnqueuePlan, now: number): ScriptCall {
       };
 }
 
-/** The all-or-nothing call for plans of one queue (see lua/enqueue-batch.lua). */
-export function enqueueBatchCall(plans: readonly EnqueuePlan[], now: number): ScriptCall {
+/**
+ * One call for plans of one queue (see lua/enqueue-batch.lua): `atomic` writes all or none, `each`
+ * writes every task that is not refused.
+ */
+export function enqueueBatchCall(
+  plans: readonly EnqueuePlan[],
+  now: number,
+  mode: 'atomic' | 'each',
+): ScriptCall {
   const first = plans[0];
   if (!first) throw new Error('enqueueBatchCall needs at least one plan.');
   const { keys: queueKeys } = first;
@@ -151,6 +158,7 @@ export function enqueueBatchCall(plans: readonly EnqueuePlan[], now: number): Sc
     queueKeys.notify,
     queueKeys.queue,
     plans.length,
+    mode,
   ];
   for (const plan of plans) {
     keys.push(queueKeys.task(plan.message.id));

@@ -105,9 +105,12 @@ export interface RedisBrokerOptions {
    */
   logger?: Logger;
   /**
-   * Send commands issued in the same event-loop tick in one write (ioredis `enableAutoPipelining`), so
-   * that concurrent calls share round trips. Applies to connections the broker creates.
-   * @default true
+   * Send commands issued in the same event-loop tick in one write (ioredis `enableAutoPipelining`).
+   * Applies to connections the broker creates. Off by default: the broker already gathers the hot calls
+   * itself (enqueues started together share one script call per queue, and so do the acknowledgements of
+   * tasks that finish together), and ioredis builds a pipeline object per tick that costs more than the
+   * few commands left would save (see bench/README.md).
+   * @default false
    */
   autoPipelining?: boolean;
   /**

@@ -197,7 +197,7 @@ export function openRedisConnection(options: RedisBrokerOptions, logger: Logger)
       : toMilliseconds(options.connectTimeout, 'connectTimeout');
   const common: RedisOptions = {
     connectTimeout,
-    enableAutoPipelining: options.autoPipelining ?? true,
+    enableAutoPipelining: options.autoPipelining ?? false,
   };
   if (options.username !== undefined) common.username = options.username;
   if (options.password !== undefined) common.password = options.password;
@@ -211,7 +211,7 @@ export function openRedisConnection(options: RedisBrokerOptions, logger: Logger)
     const tls = tlsOptions(options.tls, false);
     if (tls) nodeOptions.tls = tls;
     const clusterOptions: ClusterOptions = {
-      enableAutoPipelining: options.autoPipelining ?? true,
+      enableAutoPipelining: options.autoPipelining ?? false,
       ...options.cluster.options,
       redisOptions: { ...nodeOptions, ...options.redisOptions, ...options.cluster.options?.redisOptions },
     };

@@ -6,7 +6,7 @@ describe('RedisKeys', () => {
   const keys = new RedisKeys('asynq');
   const queue = keys.queue('critical');
 
-  it("names every key as Asynq's base.go does", () => {
+  it('names every key as Go Asynq does', () => {
     expect(keys.queues).toBe('asynq:queues');
     expect(keys.servers).toBe('asynq:servers');
     expect(keys.workers).toBe('asynq:workers');

@@ -1,5 +1,5 @@
 /**
- * Every Redis key and channel name of Asynq's layout (PROTOCOL.md), built from a prefix (`asynq` for
+ * Every Redis key and channel name of Asynq's layout (docs/protocol.md), built from a prefix (`asynq` for
  * Go compatibility). Per-queue keys carry the hash tag `{queue}` so one queue lives in one Cluster slot.
  */
 import { createHash } from 'node:crypto';
@@ -89,6 +89,8 @@ export interface ProcessIdentity {
   id: string;
 }
 
+const maxCachedQueues = 1000;
+
 export class RedisKeys {
   /** The set of every queue name. */
   readonly queues: string;
@@ -97,6 +99,7 @@ export class RedisKeys {
   readonly schedulers: string;
   /** The pub/sub channel carrying ids of tasks to cancel. */
   readonly cancel: string;
+  private readonly queueKeys = new Map<string, QueueKeys>();
 
   constructor(readonly prefix: string) {
     this.queues = `${prefix}:queues`;
@@ -106,8 +109,16 @@ export class RedisKeys {
     this.cancel = `${prefix}:cancel`;
   }
 
+  /** The keys of `queue`; made once per queue name (they are on the path of every task). */
   queue(queue: string): QueueKeys {
-    return new QueueKeys(this.prefix, queue);
+    let keys = this.queueKeys.get(queue);
+    if (keys === undefined) {
+      // Bounded, for callers that make up queue names without end.
+      if (this.queueKeys.size >= maxCachedQueues) this.queueKeys.clear();
+      keys = new QueueKeys(this.prefix, queue);
+      this.queueKeys.set(queue, keys);
+    }
+    return keys;
   }
 
   serverInfo(identity: ProcessIdentity): string {

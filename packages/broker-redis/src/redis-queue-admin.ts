@@ -1,4 +1,4 @@
-/** `QueueAdmin` on Redis: Asynq's inspector operations (internal/rdb/inspect.go). */
+/** `QueueAdmin` on Redis: Asynq's inspector operations (hibiken/asynq's internal/rdb package). */
 import {
   BrokerError,
   QueueNotEmptyError,

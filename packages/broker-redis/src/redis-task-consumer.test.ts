@@ -245,6 +245,64 @@ describe('done', () => {
   });
 });
 
+describe('done, for tasks finished together', () => {
+  it('acknowledges them in one script call, each fenced on its own lease', async () => {
+    const { broker, redis } = context;
+    const messages = Array.from({ length: 6 }, () => taskMessage());
+    for (const message of messages) await broker.enqueue({ message });
+    const unique = (await broker.enqueue({ message: taskMessage(), uniqueTtl: 60_000 })).message;
+    const { tasks } = await broker.dequeue(['default'], { count: 10, leaseDuration: 30_000 });
+    expect(tasks).toHaveLength(7);
+    const [lost, stolen, ...rest] = tasks;
+    // One lease gone, one taken over by another worker under a new token.
+    await redis.zrem(key('default', 'lease'), lost!.message.id);
+    await redis.hset(key('default', `t:${stolen!.message.id}`), 'lease_owner', 'another-worker');
+    await redis.set(key('default', 'processed'), '9223372036854775806');
+
+    const monitor = await redis.monitor();
+    const scriptCalls: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (/^eval/i.test(args[0] ?? '') && args.some((arg) => arg.startsWith(`${prefix}:`)))
+        scriptCalls.push(args);
+    });
+    const settled = await Promise.allSettled(
+      tasks.map((task) => broker.done(task.message, { token: task.leaseToken! })),
+    );
+    await redis.ping();
+    monitor.disconnect();
+
+    expect(scriptCalls).toHaveLength(1);
+    expect(settled.map((outcome) => outcome.status)).toEqual([
+      'rejected',
+      'rejected',
+      ...rest.map(() => 'fulfilled'),
+    ]);
+    for (const outcome of settled.slice(0, 2)) {
+      expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(LeaseLostError);
+    }
+    expect((await redis.lrange(key('default', 'active'), 0, -1)).sort()).toEqual(
+      [lost!.message.id, stolen!.message.id].sort(),
+    );
+    for (const task of rest) expect(await redis.exists(key('default', `t:${task.message.id}`))).toBe(0);
+    expect(await redis.exists(unique.uniqueKey)).toBe(0);
+    expect(await redis.get(key('default', `processed:${today()}`))).toBe(String(rest.length));
+    expect(await redis.ttl(key('default', `processed:${today()}`))).toBeGreaterThan(90 * 86_400 - 60);
+    // The total passed the int64 maximum: it wraps to the number just done, as one at a time would.
+    expect(await redis.get(key('default', 'processed'))).toBe(String(rest.length));
+  });
+
+  it('acknowledges tasks of several queues with one call per queue', async () => {
+    const { broker, redis } = context;
+    const messages = ['default', 'default', 'low', 'low'].map((queue) => taskMessage({ queue }));
+    for (const message of messages) await broker.enqueue({ message });
+    const { tasks } = await broker.dequeue(['default', 'low'], { count: 4, leaseDuration: 30_000 });
+    await Promise.all(tasks.map((task) => broker.done(task.message)));
+    expect(await redis.get(key('default', 'processed'))).toBe('2');
+    expect(await redis.get(key('low', 'processed'))).toBe('2');
+    expect(await redis.llen(key('low', 'active'))).toBe(0);
+  });
+});
+
 describe('markComplete', () => {
   it('keeps the task as completed until completed_at + retention, with its result', async () => {
     const { broker, redis } = context;

@@ -26,6 +26,7 @@ import {
   maxInt64,
   statsTtlMilliseconds,
 } from './asynq-constants';
+import { CallCoalescer, chunksBy, type CallOutcome } from './call-coalescer';
 import { readRecord, replacementMessage, type RecordReading } from './malformed-record';
 import type { RedisBrokerContext } from './redis-broker-context';
 import { isUnavailableError } from './redis-errors';
@@ -50,7 +51,18 @@ function assertPositive(value: number, path: string): void {
   }
 }
 
+/** A finished task waiting to be acknowledged with the others that finished at the same time. */
+interface DoneItem {
+  message: TaskMessage;
+  fence: LeaseFence | undefined;
+}
+
+/** The most acknowledgements one script call writes. */
+const maxDoneBatch = 500;
+
 export class RedisTaskConsumer implements TaskConsumer {
+  private readonly doneCoalescer = new CallCoalescer<DoneItem, number>((items) => this.sendDone(items));
+
   constructor(private readonly context: RedisBrokerContext) {}
 
   private get connection() {
@@ -161,23 +173,66 @@ export class RedisTaskConsumer implements TaskConsumer {
     });
   }
 
+  /** Coalesced with the other tasks of the queue finished at the same time: one script call for all. */
   async done(message: TaskMessage, fence?: LeaseFence): Promise<void> {
-    const keys = this.context.keys.queue(message.queue);
+    if ((await this.doneCoalescer.submit({ message, fence })) !== 1) {
+      throw new LeaseLostError(message.queue, message.id);
+    }
+  }
+
+  /** Acknowledges finished tasks: per queue (and per `maxDoneBatch`), one script call. */
+  private async sendDone(items: readonly DoneItem[]): Promise<CallOutcome<number>[]> {
     const now = this.context.now();
-    const scriptKeys = [
-      keys.active,
-      keys.lease,
-      keys.task(message.id),
-      keys.processed(now),
-      keys.processedTotal,
-    ];
-    if (message.uniqueKey) scriptKeys.push(message.uniqueKey);
-    const done = await runScript(this.connection, {
-      script: 'done',
-      keys: scriptKeys,
-      args: [message.id, toUnixSeconds(now + statsTtlMilliseconds), maxInt64, ...fenceArguments(fence)],
+    const outcomes = new Array<CallOutcome<number>>(items.length);
+    await Promise.all(
+      chunksBy(items, (item) => item.message.queue, maxDoneBatch).map(async (indexes) => {
+        try {
+          const codes = await this.runDone(
+            indexes.map((index) => items[index]!),
+            now,
+          );
+          indexes.forEach((itemIndex, position) => {
+            outcomes[itemIndex] = { ok: true, value: codes[position] ?? 0 };
+          });
+        } catch (error) {
+          for (const index of indexes) outcomes[index] = { ok: false, error };
+        }
+      }),
+    );
+    return outcomes;
+  }
+
+  private async runDone(items: readonly DoneItem[], now: number): Promise<number[]> {
+    const first = items[0]!;
+    const keys = this.context.keys.queue(first.message.queue);
+    const statsExpiry = toUnixSeconds(now + statsTtlMilliseconds);
+    if (items.length === 1) {
+      const { message, fence } = first;
+      const scriptKeys = [
+        keys.active,
+        keys.lease,
+        keys.task(message.id),
+        keys.processed(now),
+        keys.processedTotal,
+      ];
+      if (message.uniqueKey) scriptKeys.push(message.uniqueKey);
+      const done = await runScript(this.connection, {
+        script: 'done',
+        keys: scriptKeys,
+        args: [message.id, statsExpiry, maxInt64, ...fenceArguments(fence)],
+      });
+      return [replyNumber(done)];
+    }
+    const args: (string | number)[] = [statsExpiry, keys.taskPrefix, items.length];
+    for (const { message, fence } of items) {
+      args.push(message.id, ...fenceArguments(fence), message.uniqueKey);
+    }
+    const codes = await runScript(this.connection, {
+      script: 'done-batch',
+      keys: [keys.active, keys.lease, keys.processed(now), keys.processedTotal],
+      args,
     });
-    if (replyNumber(done) !== 1) throw new LeaseLostError(message.queue, message.id);
+    return replyArray(codes).map(replyNumber);
   }
 
   async markComplete(message: TaskMessage, completedAt: number, fence?: LeaseFence): Promise<void> {

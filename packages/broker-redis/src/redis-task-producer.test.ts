@@ -1,5 +1,5 @@
 import {
-  BrokerError,
+  BatchAbortedError,
   DuplicateTaskError,
   TaskIdConflictError,
   ValidationError,
@@ -167,6 +167,67 @@ describe('enqueue', () => {
     expect((await redis.hkeys(key('default', `t:${message.id}`))).sort()).toEqual(['msg', 'state']);
   });
 
+  it('coalesces enqueues started together into one script call per queue, each caller with its own answer', async () => {
+    const { broker, redis } = context;
+    const taken = taskMessage();
+    await broker.enqueue({ message: taken });
+    // Load the scripts first, so that each call below is one EVALSHA (a first use may add an EVAL).
+    await Promise.all([
+      broker.enqueue({ message: taskMessage() }),
+      broker.enqueue({ message: taskMessage() }),
+    ]);
+    await redis.del(key('default', 'pending'));
+    const monitor = await redis.monitor();
+    const scriptCalls: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (/^eval/i.test(args[0] ?? '') && args.some((arg) => arg.startsWith(`${prefix}:`))) {
+        scriptCalls.push(args);
+      }
+    });
+    const unique = taskMessage({ type: 'report:daily' });
+    const sameUnique = taskMessage({ type: 'report:daily', payload: unique.payload });
+    const plain = Array.from({ length: 40 }, () => taskMessage());
+    const calls = [
+      ...plain.map((message) => broker.enqueue({ message })),
+      broker.enqueue({ message: taskMessage({ id: taken.id }) }),
+      broker.enqueue({ message: unique, uniqueTtl: 60_000 }),
+      broker.enqueue({ message: sameUnique, uniqueTtl: 60_000 }),
+      broker.enqueue({ message: taskMessage(), processAt: Date.now() + 60_000 }),
+      broker.enqueue({ message: taskMessage({ queue: 'low' }) }),
+    ];
+    const settled = await Promise.allSettled(calls);
+    // One call for the 44 tasks of "default", the single-task script for the lone task of "low".
+    await redis.ping();
+    monitor.disconnect();
+    expect(scriptCalls.map((args) => args.filter((arg) => arg.endsWith(':pending'))).sort()).toEqual([
+      [key('default', 'pending')],
+      [key('low', 'pending')],
+    ]);
+    const outcome = (index: number) => settled[index]!;
+    for (let index = 0; index < 40; index += 1) expect(outcome(index).status).toBe('fulfilled');
+    const reason = (index: number): unknown => (outcome(index) as PromiseRejectedResult).reason;
+    expect(reason(40)).toBeInstanceOf(TaskIdConflictError);
+    expect(outcome(41)).toMatchObject({ status: 'fulfilled', value: { state: 'pending' } });
+    expect(reason(42)).toBeInstanceOf(DuplicateTaskError);
+    expect(outcome(43)).toMatchObject({ status: 'fulfilled', value: { state: 'scheduled' } });
+    expect(outcome(44)).toMatchObject({ status: 'fulfilled', value: { state: 'pending' } });
+    // Pending in the order the callers started, oldest on the right, as with one enqueue at a time.
+    const pending = await redis.lrange(key('default', 'pending'), 0, -1);
+    expect(pending.reverse()).toEqual([...plain.map((message) => message.id), unique.id]);
+    const stored = decodeTaskMessage((await redis.hgetBuffer(key('default', `t:${unique.id}`), 'msg'))!);
+    expect(await redis.get(stored.uniqueKey)).toBe(unique.id);
+    expect(await redis.zcard(key('default', 'scheduled'))).toBe(1);
+    expect(await redis.llen(key('low', 'pending'))).toBe(1);
+  });
+
+  it('sends a lone enqueue at once, without waiting for others to join it', async () => {
+    const { broker, redis } = context;
+    const message = taskMessage();
+    const enqueued = broker.enqueue({ message });
+    await enqueued;
+    expect(await redis.lrange(key('default', 'pending'), 0, -1)).toEqual([message.id]);
+  });
+
   it('rejects requests that cannot be stored with a ValidationError naming the field', async () => {
     const { broker } = context;
     await expect(broker.enqueue({ message: taskMessage({ queue: ' ' }) })).rejects.toBeInstanceOf(
@@ -182,7 +243,7 @@ describe('enqueue', () => {
 });
 
 describe('enqueueMany', () => {
-  it('writes every task independently in one round trip and reports each in order', async () => {
+  it('writes every task independently, one script call per queue, and reports each in order', async () => {
     const { broker, redis } = context;
     const taken = taskMessage();
     await broker.enqueue({ message: taken });
@@ -195,7 +256,8 @@ describe('enqueueMany', () => {
     const stream = (broker.connection as Redis).stream;
     const write = vi.spyOn(stream, 'write');
     const results = await broker.enqueueMany(requests);
-    expect(write).toHaveBeenCalledTimes(1);
+    // One call for "default", one for "low", and the registration of "low" in the queue set.
+    expect(write).toHaveBeenCalledTimes(3);
     write.mockRestore();
     expect(results.map((result) => result.ok)).toEqual([true, false, true, false]);
     expect((results[1] as Extract<EnqueueManyResult, { ok: false }>).error).toBeInstanceOf(
@@ -244,8 +306,15 @@ describe('enqueueMany', () => {
     expect(results.every((result) => !result.ok)).toBe(true);
     const errors = results.map((result) => (result.ok ? undefined : result.error));
     expect(errors[1]).toBeInstanceOf(TaskIdConflictError);
-    expect(errors[0]).toBeInstanceOf(BrokerError);
-    expect(errors[0]!.message).toMatch(/task #1/);
+    for (const index of [0, 2]) {
+      const error = errors[index];
+      expect(error).toBeInstanceOf(BatchAbortedError);
+      expect(error).toMatchObject({ code: 'Q_BATCH_ABORTED', index: 1, abortedBy: 'requests[1]' });
+      expect(error!.cause).toBe(errors[1]);
+      expect(error!.message).toMatch(
+        /^Not enqueued: the atomic batch was aborted by requests\[1\] \(Task id/,
+      );
+    }
     expect(await redis.lrange(key('default', 'pending'), 0, -1)).toEqual([taken.id]);
   });
 

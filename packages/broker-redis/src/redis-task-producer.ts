@@ -1,7 +1,8 @@
 /** `TaskProducer` on Redis: single and batch enqueue. */
 import {
+  BatchAbortedError,
   BrokerError,
-  type QError,
+  QError,
   ValidationError,
   type EnqueueManyOptions,
   type EnqueueManyResult,
@@ -9,25 +10,25 @@ import {
   type EnqueueResult,
   type TaskProducer,
 } from '@q/core';
-import { enqueueBatchCall, enqueueCall, planEnqueue, refusal, type EnqueuePlan } from './enqueue-plan';
+import { CallCoalescer, type CallOutcome } from './call-coalescer';
+import { sendPlans } from './enqueue-batcher';
+import { enqueueBatchCall, planEnqueue, refusal, type EnqueuePlan } from './enqueue-plan';
 import type { RedisBrokerContext } from './redis-broker-context';
 import { toBrokerError } from './redis-errors';
 import { replyArray, replyNumber } from './redis-reply';
-import { queueScript, runScript, type ScriptCall } from './redis-scripts';
-
-type Planned = { plan: EnqueuePlan; call: ScriptCall } | { error: QError };
+import { runScript } from './redis-scripts';
 
 export class RedisTaskProducer implements TaskProducer {
-  constructor(private readonly context: RedisBrokerContext) {}
+  private readonly coalescer: CallCoalescer<EnqueuePlan, number>;
 
+  constructor(private readonly context: RedisBrokerContext) {
+    this.coalescer = new CallCoalescer((plans) => this.send(plans));
+  }
+
+  /** Coalesced with the other enqueues started at the same time: one script call per queue. */
   async enqueue(request: EnqueueRequest): Promise<EnqueueResult> {
-    const now = this.context.now();
-    const plan = planEnqueue(this.context.keys, request, now);
-    const [code] = await Promise.all([
-      runScript(this.context.connection, enqueueCall(plan, now)),
-      this.registerQueues([plan.message.queue], now),
-    ]);
-    const error = refusal(plan, replyNumber(code));
+    const plan = planEnqueue(this.context.keys, request, this.context.now());
+    const error = refusal(plan, await this.coalescer.submit(plan));
     if (error) throw error;
     return plan.result;
   }
@@ -45,66 +46,51 @@ export class RedisTaskProducer implements TaskProducer {
     return options.atomic ? this.enqueueAtomically(requests) : this.enqueueEach(requests);
   }
 
+  /** Writes plans (one script call per queue and chunk) and registers their queues, all at once. */
+  private async send(plans: readonly EnqueuePlan[]): Promise<CallOutcome<number>[]> {
+    const now = this.context.now();
+    const [outcomes] = await Promise.all([
+      sendPlans(this.context.connection, plans, now),
+      this.registerQueues(
+        plans.map((plan) => plan.message.queue),
+        now,
+      ),
+    ]);
+    return outcomes;
+  }
+
   /**
    * Asynq registers the queue name outside the enqueue script (P:queues lives in another cluster slot);
    * the registry keeps that to about one SADD per queue per second instead of one per task.
    */
-  private async registerQueues(queues: readonly string[], now: number): Promise<void> {
-    const due = this.context.queueRegistry.due(queues, now);
+  private async registerQueues(queues: Iterable<string>, now: number): Promise<void> {
+    const due = this.context.queueRegistry.due(new Set(queues), now);
     if (due.length === 0) return;
     await this.context.connection.sadd(this.context.keys.queues, ...due);
     this.context.queueRegistry.registered(due, now);
   }
 
-  /** Every task independently, all in one round trip (one pipeline per queue in a cluster). */
+  /** Every task independently: one script call per queue (and per 500 tasks), sent together. */
   private async enqueueEach(requests: readonly EnqueueRequest[]): Promise<EnqueueManyResult[]> {
     const now = this.context.now();
-    const planned: Planned[] = requests.map((request) => {
+    const planned = requests.map((request): EnqueuePlan | QError => {
       try {
-        const plan = planEnqueue(this.context.keys, request, now);
-        return { plan, call: enqueueCall(plan, now) };
+        return planEnqueue(this.context.keys, request, now);
       } catch (error) {
-        return { error: toBrokerError(error, 'enqueue') };
+        return toBrokerError(error, 'enqueue');
       }
     });
-    const valid = planned.filter(
-      (entry): entry is { plan: EnqueuePlan; call: ScriptCall } => 'plan' in entry,
-    );
-    const queues = this.context.queueRegistry.due(
-      new Set(valid.map((entry) => entry.plan.message.queue)),
-      now,
-    );
-    const replies = new Map<EnqueuePlan, { error: unknown; reply: unknown }>();
-    if (valid.length > 0) {
-      // A cluster pipeline must stay within one node: one per queue (one slot each), and P:queues apart.
-      const cluster = this.context.connection.isCluster;
-      const batches = cluster ? groupByQueue(valid) : [valid];
-      await Promise.all([
-        cluster ? this.registerQueues(queues, now) : undefined,
-        ...batches.map(async (batch) => {
-          const pipeline = this.context.connection.pipeline();
-          for (const entry of batch) queueScript(pipeline, entry.call);
-          if (!cluster && queues.length > 0) pipeline.sadd(this.context.keys.queues, ...queues);
-          const results = (await pipeline.exec()) ?? [];
-          const registration = results[batch.length];
-          if (!cluster && queues.length > 0 && registration && !registration[0]) {
-            this.context.queueRegistry.registered(queues, now);
-          }
-          batch.forEach((entry, index) => {
-            const [error, reply] = results[index] ?? [new BrokerError('Redis sent no reply.'), undefined];
-            replies.set(entry.plan, { error, reply });
-          });
-        }),
-      ]);
-    }
+    const plans = planned.filter((entry): entry is EnqueuePlan => !QError.is(entry));
+    const outcomes = plans.length > 0 ? await this.send(plans) : [];
+    const byPlan = new Map(plans.map((plan, index) => [plan, outcomes[index]]));
     return planned.map((entry): EnqueueManyResult => {
-      if ('error' in entry) return { ok: false, error: entry.error };
-      const outcome = replies.get(entry.plan);
-      if (!outcome || outcome.error) {
-        return { ok: false, error: toBrokerError(outcome?.error ?? 'no reply', 'enqueue') };
+      if (QError.is(entry)) return { ok: false, error: entry };
+      const outcome = byPlan.get(entry);
+      if (!outcome?.ok) {
+        return { ok: false, error: toBrokerError(outcome ? outcome.error : 'no reply', 'enqueue') };
       }
-      const error = refusal(entry.plan, replyNumber(outcome.reply));
-      return error ? { ok: false, error } : { ok: true, result: entry.plan.result };
+      const error = refusal(entry, outcome.value);
+      return error ? { ok: false, error } : { ok: true, result: entry.result };
     });
   }
 
@@ -129,7 +115,7 @@ export class RedisTaskProducer implements TaskProducer {
       );
     }
     const [reply] = await Promise.all([
-      runScript(this.context.connection, enqueueBatchCall(plans, now)),
+      runScript(this.context.connection, enqueueBatchCall(plans, now, 'atomic')),
       this.registerQueues([...queues], now),
     ]);
     const [written, ...codes] = replyArray(reply).map(replyNumber);
@@ -143,21 +129,8 @@ export class RedisTaskProducer implements TaskProducer {
       if (error) return { ok: false, error };
       return {
         ok: false,
-        error: new BrokerError(
-          `Task "${plan.message.id}" was not written because the atomic batch was refused at task #${firstRefused} (${errors[firstRefused]?.message ?? 'refused'}); fix or remove that task and enqueue the batch again.`,
-          { cause: errors[firstRefused] },
-        ),
+        error: new BatchAbortedError(firstRefused, 'requests', { cause: errors[firstRefused] }),
       };
     });
   }
-}
-
-function groupByQueue<Entry extends { plan: EnqueuePlan }>(entries: readonly Entry[]): Entry[][] {
-  const groups = new Map<string, Entry[]>();
-  for (const entry of entries) {
-    const group = groups.get(entry.plan.message.queue);
-    if (group) group.push(entry);
-    else groups.set(entry.plan.message.queue, [entry]);
-  }
-  return [...groups.values()];
 }

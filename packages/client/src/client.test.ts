@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createRedisBroker } from '@q/broker-redis';
 import {
+  BatchAbortedError,
   BrokerOutOfMemoryError,
   BrokerUnavailableError,
   defineTask,
   DuplicateTaskError,
   PayloadEncodingError,
   type QError,
+  queueNameRule,
   TaskIdConflictError,
   ValidationError,
   type Broker,
@@ -84,11 +86,52 @@ describe('Client.enqueue', () => {
     const { message } = await broker.getTask(queue, 'report-7');
     expect(message).toMatchObject({
       timeoutSeconds: 90,
-      deadlineUnixSeconds: Math.trunc(deadline.getTime() / 1000),
+      deadlineUnixSeconds: Math.ceil(deadline.getTime() / 1000),
       retentionSeconds: 7200,
       maxRetry: 5,
       headers: { tenant: 'acme' },
     });
+  });
+
+  it('rounds a deadline up to the next whole second, so that it is never earlier than given', async () => {
+    const queue = uniqueQueue();
+    const fixed = new Client({ broker, now: () => Date.parse('2030-01-02T03:04:00.000Z') });
+    const onFraction = await fixed.enqueue('x', 1, { queue, deadline: new Date('2030-01-02T03:04:06.653Z') });
+    expect(onFraction.deadline).toEqual(new Date('2030-01-02T03:04:07.000Z'));
+    expect((await broker.getTask(queue, onFraction.id)).message.deadlineUnixSeconds).toBe(
+      Date.parse('2030-01-02T03:04:07.000Z') / 1000,
+    );
+    const onSecond = await fixed.enqueue('x', 2, { queue, deadline: Date.parse('2030-01-02T03:04:06.000Z') });
+    expect(onSecond.deadline).toEqual(new Date('2030-01-02T03:04:06.000Z'));
+  });
+
+  it.each([
+    ['1500ms', 2],
+    [1999, 2],
+    ['500ms', 1],
+    [1, 1],
+    ['2s', 2],
+    [2000, 2],
+    ['1m0.5s', 61],
+  ] as const)('rounds the timeout %j up to %d whole seconds', async (timeout, seconds) => {
+    const queue = uniqueQueue();
+    const info = await client.enqueue('x', 1, { queue, timeout });
+    expect(info.timeout).toBe(seconds * 1000);
+    expect((await broker.getTask(queue, info.id)).message.timeoutSeconds).toBe(seconds);
+  });
+
+  it('rounds a retention up to whole seconds', async () => {
+    const queue = uniqueQueue();
+    const info = await client.enqueue('x', 1, { queue, retention: '1500ms' });
+    expect(info.retention).toBe(2000);
+    expect((await broker.getTask(queue, info.id)).message.retentionSeconds).toBe(2);
+  });
+
+  it('accepts a queue name with an inner space, as Go Asynq does', async () => {
+    const queue = `bad queue ${randomUUID().slice(0, 8)}`;
+    const info = await client.enqueue('x', 1, { queue });
+    expect(info.queue).toBe(queue);
+    expect(await redis.lrange(`${prefix}:{${queue}}:pending`, 0, -1)).toEqual([info.id]);
   });
 
   it('keeps no timeout when only a deadline is given', async () => {
@@ -188,13 +231,28 @@ describe('Client.enqueue', () => {
 describe('Client input validation', () => {
   const queue = uniqueQueue();
   const cases: [string, () => Promise<unknown>, RegExp][] = [
-    ['a blank queue', () => client.enqueue('x', 1, { queue: '  ' }), /queue must be a non-empty string/],
-    ['a queue with braces', () => client.enqueue('x', 1, { queue: 'a{b}' }), /contains '\{'/],
+    [
+      'a blank queue',
+      () => client.enqueue('x', 1, { queue: '  ' }),
+      /^options\.queue " {2}" is blank: a queue name/,
+    ],
+    [
+      'a queue with braces',
+      () => client.enqueue('x', 1, { queue: 'a{b}' }),
+      new RegExp(
+        `^options\\.queue "a\\{b\\}" contains '\\{': ${queueNameRule.replace(/[(){}]/g, '\\$&')}\\.$`,
+      ),
+    ],
+    [
+      'a queue with a leading space',
+      () => client.enqueue('x', 1, { queue: ' default' }),
+      /^options\.queue " default" begins or ends with whitespace: a queue name/,
+    ],
     ['a blank type', () => client.enqueue('', 1, { queue }), /type must be a non-empty string/],
     [
       'an unknown option',
       () => client.enqueue('x', 1, { queue, retries: 3 } as never),
-      /Unknown option "retries"/,
+      /^options\.retries is not an option; the accepted ones are queue, maxRetry, /,
     ],
     ['a negative timeout', () => client.enqueue('x', 1, { queue, timeout: -5 }), /options\.timeout/],
     [
@@ -228,6 +286,39 @@ describe('Client input validation', () => {
       expect(await keysOf(queue)).toEqual([]);
     },
   );
+
+  it('names every invalid option in one error, each at its options.… path', async () => {
+    const error = await client
+      .enqueue('x', 1, { queue, maxRetry: -1, timeout: 'soon', processIn: 'banana', retries: 3 } as never)
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ValidationError);
+    const { issues, message } = error as ValidationError;
+    expect(issues.map((issue) => issue.path)).toEqual([
+      'options.retries',
+      'options.maxRetry',
+      'options.timeout',
+      'options.processIn',
+    ]);
+    expect(message).toMatch(/^4 problems in options: options\.retries is not an option; /);
+    expect(message).toContain('options.maxRetry must be a non-negative integer, got -1.');
+    expect(message).toContain("options.timeout 'soon' is not a duration");
+    expect(message).toContain("options.processIn 'banana' is not a duration");
+    expect(await keysOf(queue)).toEqual([]);
+  });
+
+  it('names every invalid option of a task in a batch at its tasks[N].options.… path', async () => {
+    const [outcome] = await client.enqueueMany([
+      { type: 'x', options: { queue: 'a}b', maxRetry: 1.5, colour: 'red' } as never },
+    ]);
+    const error = outcome!.ok ? undefined : outcome!.error;
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).issues.map((issue) => issue.path)).toEqual([
+      'tasks[0].options.colour',
+      'tasks[0].options.queue',
+      'tasks[0].options.maxRetry',
+    ]);
+    expect(error!.message).toMatch(/^3 problems in tasks\[0\]\.options: /);
+  });
 
   it('rejects payloads over the limit', async () => {
     const small = new Client({ broker, maxPayloadBytes: 100 });
@@ -281,6 +372,14 @@ describe('Client.enqueueMany', () => {
     );
     expect(outcomes.every((outcome) => !outcome.ok)).toBe(true);
     expect(outcomes[1]).toMatchObject({ error: expect.any(TaskIdConflictError) as unknown });
+    for (const index of [0, 2]) {
+      const error = (outcomes[index] as { error: QError }).error;
+      expect(error).toBeInstanceOf(BatchAbortedError);
+      expect(error).toMatchObject({ code: 'Q_BATCH_ABORTED', index: 1, abortedBy: 'tasks[1]' });
+      expect(error.message).toMatch(
+        /^Not enqueued: the atomic batch was aborted by tasks\[1\] \(Task id "taken"/,
+      );
+    }
     expect(await keysOf(queue)).toEqual(before);
   });
 
@@ -304,6 +403,16 @@ describe('Client.enqueueMany', () => {
       { atomic: true },
     );
     expect(outcomes.map((outcome) => outcome.ok)).toEqual([false, false]);
+    const [aborted, invalid] = outcomes.map((outcome) => (outcome as { error: QError }).error);
+    expect(invalid).toBeInstanceOf(ValidationError);
+    expect(aborted).toBeInstanceOf(BatchAbortedError);
+    expect(aborted).toMatchObject({
+      code: 'Q_BATCH_ABORTED',
+      index: 1,
+      abortedBy: 'tasks[1]',
+      cause: invalid,
+    });
+    expect(aborted!.message).toMatch(/aborted by tasks\[1\] \(tasks\[1\]\.options\.timeout must be/);
     expect(await keysOf(queue)).toEqual([]);
   });
 

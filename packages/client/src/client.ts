@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   assertKnownKeys,
   assertQueueName,
+  BatchAbortedError,
   assertTaskType,
   isTaskDefinition,
   jsonCodec,
@@ -11,6 +12,7 @@ import {
   taskOptionKeys,
   toMilliseconds,
   toTaskInfo,
+  toWholeSecondsUp,
   validatePayload,
   ValidationError,
   type EnqueueRequest,
@@ -20,6 +22,7 @@ import {
   type TaskMessage,
   type TaskOptions,
   type TaskProducer,
+  type ValidationIssue,
 } from '@q/core';
 
 export interface ClientOptions {
@@ -47,7 +50,10 @@ export type EnqueueOutcome = { ok: true; info: TaskInfo } | { ok: false; error: 
 export interface EnqueueManyOptions {
   /**
    * All or nothing: if any task is invalid or refused, none is written and every outcome is an error.
-   * Every task must go to the same queue (one queue lives in one Redis Cluster slot).
+   * The first task that is invalid or refused keeps its own error (`ValidationError`,
+   * `DuplicateTaskError`, `TaskIdConflictError`); every other task gets a `BatchAbortedError`
+   * (`Q_BATCH_ABORTED`) whose `index` and message name that task as `tasks[N]`, its index in the array
+   * you passed. Every task must go to the same queue (one queue lives in one Redis Cluster slot).
    * @default false
    */
   atomic?: boolean;
@@ -93,8 +99,10 @@ export class Client {
 
   /**
    * Enqueues one task and returns what was stored. Invalid input throws a `ValidationError` (or
-   * `PayloadEncodingError`) before anything reaches the broker; a refused task throws
-   * `DuplicateTaskError` or `TaskIdConflictError`; broker failures throw, never drop the task silently.
+   * `PayloadEncodingError`) before anything reaches the broker; its message names every invalid option
+   * and its `issues` hold one entry per problem, each at its path (`options.timeout`). A refused task
+   * throws `DuplicateTaskError` or `TaskIdConflictError`; broker failures throw, never drop the task
+   * silently.
    */
   async enqueue<Input>(
     definition: TaskDefinition<Input, unknown>,
@@ -134,11 +142,12 @@ export class Client {
       ),
     );
     if (atomic) {
-      const firstError = prepared.find((item) => !item.ok);
+      const firstInvalid = prepared.findIndex((item) => !item.ok);
+      const firstError = prepared[firstInvalid];
       if (firstError && !firstError.ok) {
         return prepared.map((item) =>
           item.ok
-            ? { ok: false, error: batchAbortedError(firstError.error) }
+            ? { ok: false, error: new BatchAbortedError(firstInvalid, 'tasks', { cause: firstError.error }) }
             : { ok: false, error: item.error },
         );
       }
@@ -157,7 +166,15 @@ export class Client {
       const result = results[next++];
       if (!result)
         return { ok: false, error: new QError('Q_BROKER', 'The broker returned no result for this task.') };
-      return result.ok ? { ok: true, info: toTaskInfo(result.result) } : { ok: false, error: result.error };
+      if (result.ok) return { ok: true, info: toTaskInfo(result.result) };
+      // Atomic batches reach the broker only when every task is valid, so its `requests[N]` is `tasks[N]`.
+      if (result.error instanceof BatchAbortedError) {
+        return {
+          ok: false,
+          error: new BatchAbortedError(result.error.index, 'tasks', { cause: result.error.cause }),
+        };
+      }
+      return { ok: false, error: result.error };
     });
   }
 
@@ -170,7 +187,6 @@ export class Client {
         { path: optionsPath, message: 'not an object' },
       ]);
     }
-    assertKnownKeys(given, taskOptionKeys, optionsPath.replace(/options$/, 'option'));
     const options: TaskOptions = { ...definition?.defaults, ...given };
     const payloadValue = definition ? await validatePayload(definition, task.payload) : task.payload;
     const payload = this.#encode(payloadValue, type);
@@ -210,7 +226,54 @@ interface BuildRequestInput {
   generateId: () => string;
 }
 
-/** Applies Asynq's defaults and precedence rules to the options and builds what the broker stores. */
+/** Every problem found in one task's options, thrown together as one `ValidationError`. */
+class OptionProblems {
+  readonly #sentences: string[] = [];
+  readonly #issues: ValidationIssue[] = [];
+
+  constructor(readonly optionsPath: string) {}
+
+  add(sentence: string, issues: readonly ValidationIssue[]): void {
+    this.#sentences.push(sentence);
+    this.#issues.push(...issues);
+  }
+
+  /** Runs a check that throws a `ValidationError`; records its problem and returns `undefined` instead. */
+  check<T>(run: () => T): T | undefined {
+    try {
+      return run();
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      this.add(error.message, error.issues);
+      return undefined;
+    }
+  }
+
+  throwIfAny(): void {
+    if (this.#sentences.length === 0) return;
+    const message =
+      this.#sentences.length === 1
+        ? this.#sentences[0]!
+        : `${this.#sentences.length} problems in ${this.optionsPath}: ${this.#sentences.join(' ')}`;
+    throw new ValidationError(message, this.#issues);
+  }
+}
+
+/** Records every key of `options` that is not a task option, with its full path. */
+function checkKnownKeys(options: object, problems: OptionProblems): void {
+  const unknown = Object.keys(options).filter((key) => !(taskOptionKeys as readonly string[]).includes(key));
+  if (unknown.length === 0) return;
+  const paths = unknown.map((key) => `${problems.optionsPath}.${key}`);
+  problems.add(
+    `${paths.join(', ')} ${unknown.length === 1 ? 'is not an option' : 'are not options'}; the accepted ones are ${taskOptionKeys.join(', ')}.`,
+    paths.map((path) => ({ path, message: 'unknown option' })),
+  );
+}
+
+/**
+ * Applies Asynq's defaults and precedence rules to the options and builds what the broker stores. Every
+ * invalid option is reported in one `ValidationError`, each at its path (`options.timeout`).
+ */
 function buildRequest({
   type,
   payload,
@@ -219,115 +282,138 @@ function buildRequest({
   now,
   generateId,
 }: BuildRequestInput): EnqueueRequest {
+  const problems = new OptionProblems(optionsPath);
   const path = (name: string): string => `${optionsPath}.${name}`;
-  const queue = assertQueueName(options.queue ?? taskDefaults.queue, path('queue'));
+  const refuse = (name: string, sentence: string, issue: string): undefined => {
+    problems.add(sentence, [{ path: path(name), message: issue }]);
+    return undefined;
+  };
+  checkKnownKeys(options, problems);
+
+  const queue = problems.check(() => assertQueueName(options.queue ?? taskDefaults.queue, path('queue')));
 
   const maxRetry = options.maxRetry ?? taskDefaults.maxRetry;
   if (!Number.isSafeInteger(maxRetry) || maxRetry < 0) {
-    throw new ValidationError(
+    refuse(
+      'maxRetry',
       `${path('maxRetry')} must be a non-negative integer, got ${String(maxRetry)}.`,
-      [{ path: path('maxRetry'), message: 'not a non-negative integer' }],
+      'not a non-negative integer',
     );
   }
 
-  let id: string;
+  let id: string | undefined;
   if (options.taskId === undefined) {
     id = generateId();
   } else if (typeof options.taskId !== 'string' || options.taskId.trim() === '') {
-    throw new ValidationError(
+    refuse(
+      'taskId',
       `${path('taskId')} must be a non-empty string; omit it to get a generated id.`,
-      [{ path: path('taskId'), message: 'blank task id' }],
+      'blank task id',
     );
   } else {
     id = options.taskId;
   }
 
   const timeout =
-    options.timeout === undefined ? undefined : toMilliseconds(options.timeout, path('timeout'));
-  const deadline = options.deadline === undefined ? undefined : toTime(options.deadline, path('deadline'));
+    options.timeout === undefined
+      ? undefined
+      : problems.check(() => toMilliseconds(options.timeout!, path('timeout')));
+  let deadline =
+    options.deadline === undefined
+      ? undefined
+      : problems.check(() => toTime(options.deadline!, path('deadline')));
   if (deadline !== undefined && deadline <= now) {
-    throw new ValidationError(
+    deadline = refuse(
+      'deadline',
       `${path('deadline')} ${new Date(deadline).toISOString()} is in the past; give a future time or use timeout instead.`,
-      [{ path: path('deadline'), message: 'in the past' }],
+      'in the past',
     );
   }
   // Asynq: with neither timeout nor deadline, a 30-minute timeout; with only a deadline, no timeout.
+  // Both are whole seconds on the wire, rounded up so that neither ends before what was asked.
   const timeoutSeconds =
-    timeout === undefined && deadline === undefined
+    options.timeout === undefined && options.deadline === undefined
       ? taskDefaults.timeoutMilliseconds / 1000
-      : Math.trunc((timeout ?? 0) / 1000);
-  if (timeout !== undefined && timeout > 0 && timeoutSeconds === 0) {
-    throw new ValidationError(
-      `${path('timeout')} is under one second; timeouts are whole seconds on the wire.`,
-      [{ path: path('timeout'), message: 'under one second' }],
-    );
-  }
+      : toWholeSecondsUp(timeout ?? 0);
 
   if (options.processAt !== undefined && options.processIn !== undefined) {
-    throw new ValidationError(`Give ${path('processAt')} or ${path('processIn')}, not both.`, [
-      { path: path('processIn'), message: 'conflicts with processAt' },
-    ]);
+    refuse(
+      'processIn',
+      `Give ${path('processAt')} or ${path('processIn')}, not both.`,
+      'conflicts with processAt',
+    );
   }
-  const processAt =
-    options.processAt !== undefined
-      ? toTime(options.processAt, path('processAt'))
-      : options.processIn !== undefined
-        ? now + toMilliseconds(options.processIn, path('processIn'))
-        : undefined;
+  let processAt: number | undefined;
+  if (options.processAt !== undefined) {
+    processAt = problems.check(() => toTime(options.processAt!, path('processAt')));
+  } else if (options.processIn !== undefined) {
+    const delay = problems.check(() => toMilliseconds(options.processIn!, path('processIn')));
+    if (delay !== undefined) processAt = now + delay;
+  }
 
   let uniqueTtl: number | undefined;
   if (options.unique !== undefined) {
-    uniqueTtl = toMilliseconds(options.unique, path('unique'));
-    if (uniqueTtl < uniqueMinimumMilliseconds) {
-      throw new ValidationError(`${path('unique')} must be at least 1s; it is the lock's lifetime.`, [
-        { path: path('unique'), message: 'under one second' },
-      ]);
+    uniqueTtl = problems.check(() => toMilliseconds(options.unique!, path('unique')));
+    if (uniqueTtl !== undefined && uniqueTtl < uniqueMinimumMilliseconds) {
+      uniqueTtl = refuse(
+        'unique',
+        `${path('unique')} must be at least 1s; it is the lock's lifetime.`,
+        'under one second',
+      );
     }
   }
 
   const retention =
-    options.retention === undefined ? 0 : toMilliseconds(options.retention, path('retention'));
+    options.retention === undefined
+      ? 0
+      : (problems.check(() => toMilliseconds(options.retention!, path('retention'))) ?? 0);
 
   let group = '';
   if (options.group !== undefined) {
     if (typeof options.group !== 'string' || options.group.trim() === '') {
-      throw new ValidationError(`${path('group')} must be a non-empty string; omit it for no aggregation.`, [
-        { path: path('group'), message: 'blank group' },
-      ]);
+      refuse(
+        'group',
+        `${path('group')} must be a non-empty string; omit it for no aggregation.`,
+        'blank group',
+      );
+    } else {
+      group = options.group;
     }
-    group = options.group;
   }
 
   const headers: Record<string, string> = {};
   if (options.headers !== undefined) {
     if (typeof options.headers !== 'object' || options.headers === null || Array.isArray(options.headers)) {
-      throw new ValidationError(`${path('headers')} must be an object of strings.`, [
-        { path: path('headers'), message: 'not an object' },
-      ]);
-    }
-    for (const [key, value] of Object.entries(options.headers)) {
-      if (typeof value !== 'string') {
-        throw new ValidationError(`${path('headers')}.${key} must be a string, got ${typeof value}.`, [
-          { path: `${path('headers')}.${key}`, message: 'not a string' },
-        ]);
+      refuse('headers', `${path('headers')} must be an object of strings.`, 'not an object');
+    } else {
+      for (const [key, value] of Object.entries(options.headers)) {
+        if (typeof value !== 'string') {
+          refuse(
+            `headers.${key}`,
+            `${path('headers')}.${key} must be a string, got ${typeof value}.`,
+            'not a string',
+          );
+        } else {
+          headers[key] = value;
+        }
       }
-      headers[key] = value;
     }
   }
 
+  problems.throwIfAny();
   const message: TaskMessage = {
-    id,
+    id: id!,
     type,
     payload,
-    queue,
+    queue: queue!,
     maxRetry,
     retried: 0,
     errorMessage: '',
     timeoutSeconds,
-    deadlineUnixSeconds: deadline === undefined ? 0 : Math.trunc(deadline / 1000),
+    deadlineUnixSeconds: deadline === undefined ? 0 : toWholeSecondsUp(deadline),
     uniqueKey: '',
     lastFailedAtUnixSeconds: 0,
-    retentionSeconds: Math.trunc(retention / 1000),
+    retentionSeconds: toWholeSecondsUp(retention),
     completedAtUnixSeconds: 0,
     groupKey: group,
     headers,
@@ -355,14 +441,4 @@ function toTime(value: Date | number, path: string): number {
 function asQError(error: unknown): QError {
   if (QError.is(error)) return error;
   return new QError('Q_VALIDATION', error instanceof Error ? error.message : String(error), { cause: error });
-}
-
-function batchAbortedError(cause: QError): QError {
-  return new ValidationError(
-    `Not enqueued: another task in the atomic batch was rejected (${cause.message}).`,
-    [],
-    {
-      cause,
-    },
-  );
 }

@@ -34,7 +34,8 @@ export type EnqueueManyResult = { ok: true; result: EnqueueResult } | { ok: fals
 export interface EnqueueManyOptions {
   /**
    * All or nothing: when one task is refused (duplicate, id conflict), none is written and every result
-   * carries an error. Every task must be in the same queue.
+   * carries an error: the first refused task its own (`DuplicateTaskError`, `TaskIdConflictError`), every
+   * other task a `BatchAbortedError` naming that one as `requests[N]`. Every task must be in the same queue.
    * @default false
    */
   atomic?: boolean;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toMilliseconds } from './duration';
+import { toMilliseconds, toWholeSecondsUp } from './duration';
 import { ValidationError } from './errors';
 
 describe('toMilliseconds', () => {
@@ -27,5 +27,24 @@ describe('toMilliseconds', () => {
 
   it.each(['', '-5s', '10 minutes', 'abc', '5w', '1h 30m'])('rejects %j and names the option', (text) => {
     expect(() => toMilliseconds(text, 'options.timeout')).toThrow(/options\.timeout/);
+  });
+});
+
+describe('toWholeSecondsUp', () => {
+  it.each([
+    [0, 0],
+    [1, 1],
+    [500, 1],
+    [1000, 1],
+    [1001, 2],
+    [1500, 2],
+    [1999, 2],
+    [2000, 2],
+    [toMilliseconds('1.5s'), 2],
+    [1_700_000_006_653, 1_700_000_007],
+    [1_700_000_006_000, 1_700_000_006],
+  ])('rounds %d ms up to %d s, never below what was given', (milliseconds, seconds) => {
+    expect(toWholeSecondsUp(milliseconds)).toBe(seconds);
+    expect(seconds * 1000).toBeGreaterThanOrEqual(milliseconds);
   });
 });

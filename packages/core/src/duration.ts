@@ -55,3 +55,12 @@ export function toMilliseconds(value: Duration, name = 'duration'): number {
   }
   return total;
 }
+
+/**
+ * Milliseconds as the whole seconds Asynq's wire holds, rounded up, so that a timeout, a deadline or a
+ * retention is never shorter or earlier than asked: `1500` and `1999` become 2, `500` becomes 1, `2000`
+ * stays 2. Go Asynq truncates instead; rounding up keeps the promise "not before what you gave".
+ */
+export function toWholeSecondsUp(milliseconds: number): number {
+  return Math.ceil(milliseconds / 1000);
+}

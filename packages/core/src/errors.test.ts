@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DuplicateTaskError, QError, TaskIdConflictError, ValidationError } from './errors';
+import {
+  BatchAbortedError,
+  DuplicateTaskError,
+  QError,
+  TaskIdConflictError,
+  ValidationError,
+} from './errors';
 
 describe('QError', () => {
   it('carries a stable code and the cause', () => {
@@ -25,5 +31,19 @@ describe('QError', () => {
 
   it('says what to do', () => {
     expect(new TaskIdConflictError('default', 'abc').message).toMatch(/choose another taskId/);
+  });
+
+  it("names the task that aborted an atomic batch by its index in the caller's array", () => {
+    const cause = new TaskIdConflictError('default', 'taken');
+    const error = new BatchAbortedError(2, 'tasks', { cause });
+    expect(error).toBeInstanceOf(BatchAbortedError);
+    expect(error).not.toBeInstanceOf(ValidationError);
+    expect(error.code).toBe('Q_BATCH_ABORTED');
+    expect(error.index).toBe(2);
+    expect(error.abortedBy).toBe('tasks[2]');
+    expect(error.cause).toBe(cause);
+    expect(error.message).toBe(
+      `Not enqueued: the atomic batch was aborted by tasks[2] (${cause.message.slice(0, -1)}); nothing of the batch was written. Fix or remove tasks[2] and enqueue the batch again.`,
+    );
   });
 });

@@ -8,6 +8,7 @@ const errorMarker = Symbol.for('@q/error');
 export type QErrorCode =
   | 'Q_VALIDATION'
   | 'Q_DUPLICATE_TASK'
+  | 'Q_BATCH_ABORTED'
   | 'Q_TASK_ID_CONFLICT'
   | 'Q_QUEUE_NOT_FOUND'
   | 'Q_QUEUE_NOT_EMPTY'
@@ -98,6 +99,36 @@ export class TaskIdConflictError extends QError {
       `Task id "${taskId}" is already used in queue "${queue}"; choose another taskId or delete the existing task first.`,
       options,
     );
+  }
+}
+
+/**
+ * A task of an atomic `enqueueMany` that was not written because another task of the same batch was
+ * invalid or refused: nothing of the batch was written. `index` is the position of that other task in the
+ * array the caller passed (`tasks` for `Client.enqueueMany`, `requests` for a broker's), and `cause` is
+ * its own error. The task that aborted the batch gets its own error (`ValidationError`,
+ * `DuplicateTaskError`, `TaskIdConflictError`, ...), not this one.
+ */
+export class BatchAbortedError extends QError {
+  static readonly errorCode = 'Q_BATCH_ABORTED' as const;
+  /** The task that aborted the batch, as the caller names it, e.g. `tasks[2]`. */
+  readonly abortedBy: string;
+
+  constructor(
+    /** The index, in the caller's array, of the task that aborted the batch. */
+    readonly index: number,
+    /** The name of the caller's array, e.g. `tasks` or `requests`. */
+    arrayName: string,
+    options?: QErrorOptions,
+  ) {
+    const abortedBy = `${arrayName}[${index}]`;
+    const reason = options?.cause instanceof Error ? ` (${options.cause.message.replace(/\.$/, '')})` : '';
+    super(
+      'Q_BATCH_ABORTED',
+      `Not enqueued: the atomic batch was aborted by ${abortedBy}${reason}; nothing of the batch was written. Fix or remove ${abortedBy} and enqueue the batch again.`,
+      options,
+    );
+    this.abortedBy = abortedBy;
   }
 }
 

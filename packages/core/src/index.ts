@@ -37,9 +37,10 @@ export { jsonCodec } from './codec';
 export type { PayloadCodec } from './codec';
 export { defineTask, isTaskDefinition, validatePayload } from './define-task';
 export type { TaskDefinition } from './define-task';
-export { toMilliseconds } from './duration';
+export { toMilliseconds, toWholeSecondsUp } from './duration';
 export type { Duration } from './duration';
 export {
+  BatchAbortedError,
   BrokerError,
   BrokerOutOfMemoryError,
   BrokerUnavailableError,
@@ -67,4 +68,10 @@ export { taskDefaults, taskOptionKeys } from './task-options';
 export type { TaskOptions } from './task-options';
 export { isTaskState, taskStates } from './task-state';
 export type { TaskState } from './task-state';
-export { assertKnownKeys, assertQueueName, assertTaskType } from './validation';
+export {
+  assertKnownKeys,
+  assertQueueName,
+  assertTaskType,
+  queueNameProblem,
+  queueNameRule,
+} from './validation';

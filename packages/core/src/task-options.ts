@@ -2,16 +2,27 @@ import type { Duration } from './duration';
 
 /** Options for one enqueue; the same names as Asynq's options. */
 export interface TaskOptions {
-  /** @default 'default' */
+  /**
+   * The queue to put the task in. A queue name is 1 to 256 characters, does not begin or end with
+   * whitespace, and contains no '{', '}' or control character (see `queueNameRule`).
+   * @default 'default'
+   */
   queue?: string;
   /** How many times a failed task is retried before it is archived. @default 25 */
   maxRetry?: number;
   /**
    * How long one attempt may run. When neither `timeout` nor `deadline` is given, 30 minutes; when both
-   * are, whichever ends first wins. Whole seconds on the wire.
+   * are, whichever ends first wins. Stored in whole seconds (as Go Asynq stores it), **rounded up** so an
+   * attempt is never cut short: `'1500ms'` and `1999` are stored as 2 s, `'500ms'` as 1 s. `0` sets none
+   * (a server then applies 30 minutes unless a deadline is given).
    */
   timeout?: Duration;
-  /** The time by which the task must be done (a `Date` or Unix milliseconds). */
+  /**
+   * The time by which the task must be done (a `Date` or Unix milliseconds). Stored in whole Unix seconds
+   * (as Go Asynq stores it), **rounded up** to the next whole second so the handler is never aborted
+   * before the time you gave: `…:06.653Z` is stored, reported and enforced as `…:07.000Z`; a time on a
+   * whole second is kept as it is.
+   */
   deadline?: Date | number;
   /** Process no earlier than this (a `Date` or Unix milliseconds). Overrides `processIn`. */
   processAt?: Date | number;
@@ -24,7 +35,10 @@ export interface TaskOptions {
   unique?: Duration;
   /** Your id for the task; enqueueing a second task with the same id in the queue fails. */
   taskId?: string;
-  /** Keep the task as `completed` for this long after it succeeds. @default 0 */
+  /**
+   * Keep the task as `completed` for this long after it succeeds. Whole seconds on the wire, rounded up
+   * (`'1500ms'` keeps it 2 s). @default 0
+   */
   retention?: Duration;
   /** Aggregate the task with others of the same group (handled by the server's group aggregator). */
   group?: string;

@@ -1,7 +1,7 @@
 /** The Inspector against a real redis-server, through the Redis broker. */
 import { randomUUID } from 'node:crypto';
 import { createRedisBroker } from '@q/broker-redis';
-import { QError, taskStates, type Broker } from '@q/core';
+import { QError, queueNameRule, taskStates, ValidationError, type Broker } from '@q/core';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createQueueMetricsCollector, Inspector } from '../src/index';
@@ -125,6 +125,23 @@ describe('Inspector on Redis', () => {
     );
     await inspector.deleteQueue(queue, true);
     expect(await inspector.queues()).not.toContain(queue);
+  });
+
+  it('reads a queue whose name has an inner space and refuses a name against the rule, as the client does', async () => {
+    const queue = 'bad queue';
+    await broker.enqueue({ message: taskMessage(queue, 'spaced') });
+    expect(await inspector.queues()).toContain(queue);
+    expect((await inspector.getQueueInfo(queue)).pending).toBe(1);
+    expect((await inspector.getTaskInfo(queue, 'spaced')).queue).toBe(queue);
+    for (const [name, detail] of [
+      ['a{b}', "contains '{'"],
+      [' bad', 'begins or ends with whitespace'],
+      ['', 'is blank'],
+    ] as const) {
+      const error = await inspector.getQueueInfo(name).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as Error).message).toBe(`queue ${JSON.stringify(name)} ${detail}: ${queueNameRule}.`);
+    }
   });
 
   it('publishes cancellations for running tasks', async () => {

@@ -1,5 +1,5 @@
 /**
- * A worker process of the battery: a real `Server` run by `run()` from @q/signals, with RELIABILITY.md's
+ * A worker process of the battery: a real `Server` run by `run()` from @q/signals, with docs/reliability.md's
  * test settings (lease 5 s, recoverer sweep 1 s). Every handler run is written to the ledger before the
  * work starts; the log goes to stdout as JSON lines. Configured by `Q_FAULT_WORKER` (a `WorkerConfig`).
  */

@@ -1,6 +1,6 @@
 /**
  * Two sizes of every scenario: `ci` (the default, what `npm test` runs: shortened, clearly labelled in the
- * figures) and `full` (RELIABILITY.md's sizes, `pnpm test:faults`, which sets `Q_FAULTS=full`).
+ * figures) and `full` (the sizes in docs/reliability.md, `pnpm test:faults`, which sets `Q_FAULTS=full`).
  */
 export type Scale = 'ci' | 'full';
 

@@ -1,5 +1,5 @@
 /**
- * L1: steady load over two workers: 1,000 tasks/s for 5 minutes in RELIABILITY.md. Pass: p99
+ * L1: steady load over two workers: 1,000 tasks/s for 5 minutes in docs/reliability.md. Pass: p99
  * enqueue-to-start under 250 ms; Redis memory flat; worker RSS drift under 10 %.
  * Sizes: `npm test` 200 tasks/s for 15 s; `pnpm test:faults` 1,000 tasks/s for 60 s; the full five
  * minutes by hand: `Q_L1_SECONDS=300 pnpm test:faults -t L1`.

@@ -65,6 +65,14 @@ describe('prepareEntry', () => {
     expect(entry.optionStrings).toEqual(['Queue("low")', 'MaxRetry(3)', 'Timeout(1m0s)']);
   });
 
+  it('rounds a timeout and a retention up to whole seconds, as the client stores them', () => {
+    const entry = prepare('@daily', { type: 'x', options: { timeout: '1500ms', retention: 500 } });
+    expect(entry.options).toMatchObject({ timeout: 2000, retention: 1000 });
+    expect(entry.optionStrings).toEqual(['Timeout(2s)', 'Retention(1s)']);
+    const whole = prepare('@daily', { type: 'x', options: { timeout: '2s' } });
+    expect(whole.options.timeout).toBe(2000);
+  });
+
   it('validates a defineTask payload and applies its defaults', () => {
     const digest = defineTask('email:digest', z.object({ to: z.email() }), { queue: 'mail' });
     const entry = prepare('@daily', { type: digest, payload: { to: 'a@example.com' } });
@@ -87,7 +95,6 @@ describe('prepareEntry', () => {
     [{ deadline: Date.now() + 1000 }, 'use timeout'],
     [{ queue: '' }, 'queue'],
     [{ maxRetry: -1 }, 'maxRetry'],
-    [{ timeout: '500ms' }, 'under one second'],
     [{ unique: '10ms' }, 'at least 1s'],
     [{ retention: 'soon' }, 'retention'],
     [{ group: ' ' }, 'group'],

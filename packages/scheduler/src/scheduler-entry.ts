@@ -11,6 +11,7 @@ import {
   isTaskDefinition,
   taskOptionKeys,
   toMilliseconds,
+  toWholeSecondsUp,
   ValidationError,
   type PayloadCodec,
   type TaskDefinition,
@@ -174,15 +175,10 @@ function normalizeOptions(
     }
     normalized.maxRetry = options.maxRetry;
   }
+  // Whole seconds on the wire, rounded up as the client rounds them, so that the option strings show
+  // what is stored: '1500ms' is Timeout(2s).
   if (options.timeout !== undefined) {
-    const timeout = toMilliseconds(options.timeout, at('timeout'));
-    if (timeout > 0 && timeout < 1000) {
-      throw new ValidationError(
-        `${at('timeout')} is under one second; timeouts are whole seconds on the wire.`,
-        [{ path: at('timeout'), message: 'under one second' }],
-      );
-    }
-    normalized.timeout = timeout;
+    normalized.timeout = toWholeSecondsUp(toMilliseconds(options.timeout, at('timeout'))) * 1000;
   }
   if (options.processIn !== undefined)
     normalized.processIn = toMilliseconds(options.processIn, at('processIn'));
@@ -196,7 +192,7 @@ function normalizeOptions(
     normalized.unique = unique;
   }
   if (options.retention !== undefined)
-    normalized.retention = toMilliseconds(options.retention, at('retention'));
+    normalized.retention = toWholeSecondsUp(toMilliseconds(options.retention, at('retention'))) * 1000;
   if (options.group !== undefined) {
     if (typeof options.group !== 'string' || options.group.trim() === '') {
       throw new ValidationError(`${at('group')} must be a non-empty string; omit it for no aggregation.`, [

@@ -8,6 +8,7 @@ import {
   emptyTaskMessage,
   taskDefaults,
   toMilliseconds,
+  toWholeSecondsUp,
 } from '@q/core';
 import type { BrokerReachability } from './broker-reachability';
 import type { Task } from './handler';
@@ -21,11 +22,11 @@ export interface AggregatedTaskOptions {
   taskId?: string;
   /** @default 25 */
   maxRetry?: number;
-  /** @default 30 minutes when neither timeout nor deadline is given */
+  /** Whole seconds, rounded up. @default 30 minutes when neither timeout nor deadline is given */
   timeout?: Duration;
-  /** A `Date` or Unix milliseconds. @default none */
+  /** A `Date` or Unix milliseconds, rounded up to the next whole second. @default none */
   deadline?: Date | number;
-  /** @default 0 */
+  /** Whole seconds, rounded up. @default 0 */
   retention?: Duration;
   /** @default {} */
   headers?: Record<string, string>;
@@ -65,20 +66,21 @@ function aggregatedMessage(
   message.payload = options.codec.encode(aggregated.payload);
   message.queue = queue;
   message.maxRetry = taskOptions.maxRetry ?? taskDefaults.maxRetry;
+  // Whole seconds on the wire, rounded up as the client does: never shorter or earlier than asked.
   if (taskOptions.timeout !== undefined) {
-    message.timeoutSeconds = Math.floor(
-      toMilliseconds(taskOptions.timeout, 'aggregated.options.timeout') / 1000,
+    message.timeoutSeconds = toWholeSecondsUp(
+      toMilliseconds(taskOptions.timeout, 'aggregated.options.timeout'),
     );
   }
   if (taskOptions.deadline !== undefined) {
-    message.deadlineUnixSeconds = Math.floor(new Date(taskOptions.deadline).getTime() / 1000);
+    message.deadlineUnixSeconds = toWholeSecondsUp(new Date(taskOptions.deadline).getTime());
   }
   if (message.timeoutSeconds === 0 && message.deadlineUnixSeconds === 0) {
     message.timeoutSeconds = taskDefaults.timeoutMilliseconds / 1000;
   }
   if (taskOptions.retention !== undefined) {
-    message.retentionSeconds = Math.floor(
-      toMilliseconds(taskOptions.retention, 'aggregated.options.retention') / 1000,
+    message.retentionSeconds = toWholeSecondsUp(
+      toMilliseconds(taskOptions.retention, 'aggregated.options.retention'),
     );
   }
   message.headers = { ...taskOptions.headers };

@@ -19,7 +19,11 @@ export interface Task<Payload = unknown> {
   readonly maxRetry: number;
 }
 
-/** Everything about the current attempt that is not the task itself. */
+/**
+ * Everything about the current attempt that is not the task itself. The server's context is a class
+ * instance whose `signal`, `deadline` and `writeResult` are made when first used: pass it on as it is;
+ * spreading it (`{ ...context }`) copies only the plain fields.
+ */
 export interface TaskContext {
   /**
    * Aborts when the attempt must stop: its timeout or deadline passed, the task was cancelled, its lease

@@ -1,4 +1,4 @@
-import { ValidationError } from '@q/core';
+import { queueNameRule, ValidationError } from '@q/core';
 import { describe, expect, it } from 'vitest';
 import { FakeTaskConsumer } from '../test/fake-task-consumer';
 import { resolveServerOptions } from './server-options';
@@ -67,6 +67,17 @@ describe('resolveServerOptions', () => {
     );
     expect((caught as Error).message).toMatch(/concurrency must be an integer of at least 1, got 0/);
     expect((caught as Error).message).toMatch(/weight must be a positive integer/);
+    expect((caught as Error).message).toContain(`queues["a{b}"] contains '{': ${queueNameRule};`);
+    expect((caught as Error).message).toContain(
+      `queues[" bad"] begins or ends with whitespace: ${queueNameRule};`,
+    );
+  });
+
+  it('serves a queue whose name has an inner space, by the same rule as the client', () => {
+    expect(resolveServerOptions({ broker, queues: { 'bad queue': 2, default: 1 } }).queues).toEqual({
+      'bad queue': 2,
+      default: 1,
+    });
   });
 
   it('rejects a missing broker, a broker without the consumer role, and unknown options', () => {

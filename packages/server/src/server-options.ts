@@ -9,8 +9,9 @@ import {
   ValidationError,
   type ValidationIssue,
   assertKnownKeys,
-  assertQueueName,
   jsonCodec,
+  queueNameProblem,
+  queueNameRule,
   silentLogger,
   toMilliseconds,
 } from '@q/core';
@@ -40,7 +41,8 @@ export interface ServerOptions {
    */
   concurrency?: number;
   /**
-   * Queues to serve and their weights (positive integers).
+   * Queues to serve and their weights (positive integers). Queue names follow the client's rule: 1 to 256
+   * characters, no leading or trailing whitespace, no '{', '}' or control character.
    * @default { default: 1 }
    */
   queues?: Record<string, number>;
@@ -291,10 +293,9 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     } else {
       queues = {};
       for (const [name, weight] of Object.entries(options.queues)) {
-        try {
-          assertQueueName(name);
-        } catch (error) {
-          problem(`queues["${name}"]`, `is not a usable queue name (${(error as Error).message})`);
+        const nameProblem = queueNameProblem(name);
+        if (nameProblem !== undefined) {
+          problem(`queues[${JSON.stringify(name)}]`, `${nameProblem}: ${queueNameRule}`);
           continue;
         }
         if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 1) {

@@ -488,8 +488,7 @@ export class Server extends EventEmitter<ServerEvents> {
   }
 
   private abortReason(entry: ActiveTask): string | undefined {
-    const reason: unknown = entry.controller.signal.reason;
-    return reason instanceof Error ? reason.message : undefined;
+    return entry.abortReason?.message;
   }
 
   private describeTask(entry: ActiveTask): RunningTask {

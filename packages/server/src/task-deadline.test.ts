@@ -26,13 +26,23 @@ describe('computeTaskDeadline', () => {
     });
   });
 
-  it('takes the earlier of both, in whole seconds, as Asynq does', () => {
+  it('takes the earlier of both, with the timeout counted from the start to the millisecond', () => {
     expect(computeTaskDeadline(message(10, 1_700_000_005), now)).toEqual({
       at: 1_700_000_005_000,
       cause: 'deadline',
     });
+    // Asynq would floor the start to 1_700_000_000 and end this attempt 500 ms before its 3 s timeout.
     expect(computeTaskDeadline(message(3, 1_700_000_005), now)).toEqual({
-      at: 1_700_000_003_000,
+      at: now + 3000,
+      cause: 'timeout',
+    });
+  });
+
+  it('gives a task started late in a second its whole timeout when it also has a deadline', () => {
+    const lateInSecond = 1_700_000_000_999;
+    // Asynq: floor(start) + 1 s = 1_700_000_001_000, one millisecond after the start.
+    expect(computeTaskDeadline(message(1, 1_700_000_060), lateInSecond)).toEqual({
+      at: lateInSecond + 1000,
       cause: 'timeout',
     });
   });

@@ -8,20 +8,21 @@ export interface TaskDeadline {
 }
 
 /**
- * When a handler's time runs out, as Go Asynq computes it: the earlier of start + timeout and the
- * deadline (whole seconds when both are set), and 30 minutes when the message has neither.
+ * When a handler's time runs out: the earlier of start + timeout and the deadline, and 30 minutes when
+ * the message has neither. The timeout counts from the start to the millisecond. Go Asynq floors the start
+ * to a whole second when both are set, which can cut the timeout by up to a second; @q does not, so a
+ * handler is never aborted before its timeout nor before its deadline. The deadline is whole Unix seconds
+ * on the wire; @q's client rounds it up, so a deadline the user gave to the millisecond is never brought
+ * forward.
  */
 export function computeTaskDeadline(message: TaskMessage, now: number): TaskDeadline {
   const { timeoutSeconds, deadlineUnixSeconds } = message;
   if (timeoutSeconds <= 0 && deadlineUnixSeconds <= 0) {
     return { at: now + taskDefaults.timeoutMilliseconds, cause: 'timeout' };
   }
-  if (timeoutSeconds > 0 && deadlineUnixSeconds > 0) {
-    const byTimeout = Math.floor(now / 1000) + timeoutSeconds;
-    return byTimeout <= deadlineUnixSeconds
-      ? { at: byTimeout * 1000, cause: 'timeout' }
-      : { at: deadlineUnixSeconds * 1000, cause: 'deadline' };
-  }
-  if (timeoutSeconds > 0) return { at: now + timeoutSeconds * 1000, cause: 'timeout' };
-  return { at: deadlineUnixSeconds * 1000, cause: 'deadline' };
+  const byTimeout = timeoutSeconds > 0 ? now + timeoutSeconds * 1000 : Number.POSITIVE_INFINITY;
+  const byDeadline = deadlineUnixSeconds > 0 ? deadlineUnixSeconds * 1000 : Number.POSITIVE_INFINITY;
+  return byTimeout <= byDeadline
+    ? { at: byTimeout, cause: 'timeout' }
+    : { at: byDeadline, cause: 'deadline' };
 }

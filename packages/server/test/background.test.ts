@@ -214,6 +214,34 @@ describe('Server against Redis: background work', () => {
       expect(batches[0]!.at - lastAddedAt).toBeGreaterThanOrEqual(900);
     });
 
+    it("rounds the aggregated task's timeout, deadline and retention up to whole seconds", async () => {
+      const { client, broker, server } = createHarness();
+      const queue = queueName('rounding');
+      const deadline = (Math.floor(Date.now() / 1000) + 3600) * 1000 + 653;
+      await server({
+        queues: { [queue]: 1 },
+        groupGracePeriod: '1s',
+        groupAggregator: (group, tasks) => ({
+          ...aggregator(group, tasks),
+          options: { taskId: `agg-${queue}`, timeout: '1500ms', deadline, retention: '1h500ms' },
+        }),
+      }).start(() => undefined);
+      await client.enqueue('item', { n: 1 }, { queue, group: 'g' });
+      const stored = await waitFor(
+        async () => {
+          const found = await broker.getTask(queue, `agg-${queue}`).catch(() => undefined);
+          return found?.state === 'completed' ? found : undefined;
+        },
+        'the aggregated task to complete',
+        6000,
+      );
+      expect(stored.message).toMatchObject({
+        timeoutSeconds: 2,
+        deadlineUnixSeconds: Math.ceil(deadline / 1000),
+        retentionSeconds: 3601,
+      });
+    });
+
     it('aggregates a group once its oldest task waited the maximum delay, even while tasks keep coming', async () => {
       const { client, server } = createHarness();
       const queue = queueName('delay');

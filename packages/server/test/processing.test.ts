@@ -207,6 +207,36 @@ describe('Server against Redis: processing', () => {
     expect(errors[1]).toMatch(/^context deadline exceeded: the task passed its deadline/);
   });
 
+  it('never aborts a handler before the deadline it was given, to the millisecond', async () => {
+    const { client, server } = createHarness();
+    const queue = queueName('deadline');
+    const aborted = new Map<string, { at: number; reason: string; deadline: number }>();
+    await server({ queues: { [queue]: 3 }, retryDelay: () => 3_600_000 }).start(
+      (task, context) =>
+        new Promise<void>((_resolve, reject) => {
+          context.signal.addEventListener('abort', () => {
+            const reason = (context.signal.reason as TaskAbortedError).reason;
+            aborted.set(task.id, { at: Date.now(), reason, deadline: context.deadline.getTime() });
+            reject(context.signal.reason as Error);
+          });
+        }),
+    );
+    // Deadlines 1.1 to 2.9 s ahead, each with milliseconds: a floor to whole seconds would end them early.
+    const nextSecond = (Math.floor(Date.now() / 1000) + 2) * 1000;
+    const deadlines = [153, 547, 953].map((milliseconds) => nextSecond + milliseconds);
+    const infos = await Promise.all(
+      deadlines.map((deadline) => client.enqueue('slow', {}, { queue, deadline })),
+    );
+    await waitFor(() => aborted.size === deadlines.length, 'every deadline abort');
+    infos.forEach((info, index) => {
+      const given = deadlines[index]!;
+      const abort = aborted.get(info.id)!;
+      expect(abort.reason).toBe('deadline');
+      expect(abort.deadline).toBe(Math.ceil(given / 1000) * 1000);
+      expect(abort.at).toBeGreaterThanOrEqual(given);
+    });
+  });
+
   it('aborts a running handler when another process publishes a cancel request', async () => {
     const harness = createHarness();
     const { client, broker, server } = harness;

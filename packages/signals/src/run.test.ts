@@ -343,8 +343,15 @@ describe('run', () => {
       health: { port: 0 },
       fetchStaleAfter: 1000,
     });
-    const url = logger.lines.find((line) => typeof line.fields.health === 'string')?.fields.health as string;
+    const running = logger.lines.find((line) => line.message.startsWith('worker running'));
+    const url = running?.fields.health as string;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    // A logger that prints only the message still shows where to probe.
+    expect(running?.message).toMatch(
+      new RegExp(
+        `; health endpoint at ${url.replace(/\./g, '\\.')}/healthz and ${url.replace(/\./g, '\\.')}/readyz$`,
+      ),
+    );
     const probe = async (path: string) => {
       const response = await fetch(url + path);
       return { status: response.status, body: (await response.json()) as { reasons: string[] } };

@@ -113,7 +113,7 @@ export async function runInProcess<Handler>(
         watchdogGrace: resolved.watchdogGrace,
         health: health?.url,
       },
-      `worker running (pid ${processLike.pid}): TSTP quiets, CONT resumes, TERM/INT/HUP shut down gracefully, a second TERM/INT forces, USR2 dumps the state`,
+      `worker running (pid ${processLike.pid}): TSTP quiets, CONT resumes, TERM/INT/HUP shut down gracefully, a second TERM/INT forces, USR2 dumps the state${health ? `; health endpoint at ${health.url}/healthz and ${health.url}/readyz` : ''}`,
     );
   }
   return lifecycle.finished;

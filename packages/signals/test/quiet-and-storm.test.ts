@@ -1,6 +1,6 @@
 /**
  * Process tests with real signals against a real redis-server: S5 (a storm of 500 random signals, then
- * TERM) and S6 (TSTP, a watch, then CONT). Figures from RELIABILITY.md; times measured from outside
+ * TERM) and S6 (TSTP, a watch, then CONT). Figures from docs/reliability.md; times measured from outside
  * get `ciAllowanceMs` on top.
  */
 import { describe, expect, inject, it, vi } from 'vitest';
@@ -55,7 +55,7 @@ describe('quiet, resume and signal storms', () => {
   });
 
   it('S6: TSTP, a watch, then CONT: no dequeue while quiet, in-flight tasks complete, leases kept, backlog warned about, CONT resumes within 1 s', async () => {
-    // RELIABILITY.md watches for 30 s; 8 s keeps the suite short and still outlasts the 2 s lease four times over.
+    // docs/reliability.md's S6 watches for 30 s; 8 s keeps the suite short and still outlasts the 2 s lease four times over.
     const watchMs = 8000;
     const leaseDuration = 2000;
     const config = {

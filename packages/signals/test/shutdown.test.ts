@@ -1,6 +1,6 @@
 /**
  * Process tests with real signals against a real redis-server: S1 (graceful TERM), S2 (the deadline
- * with hung handlers), S4 (the double signal), and the watchdog. Figures from RELIABILITY.md; times
+ * with hung handlers), S4 (the double signal), and the watchdog. Figures from docs/reliability.md; times
  * measured from outside get `ciAllowanceMs` on top.
  */
 import { describe, expect, inject, it, vi } from 'vitest';
@@ -25,7 +25,7 @@ describe('shutdown by signal', () => {
   });
 
   it('S2: SIGTERM with 20 hung tasks: exit within timeout + 1 s, handlers aborted, 20 back in pending, retry count unchanged', async () => {
-    // RELIABILITY.md uses 60 s tasks and an 8 s timeout; 3 s keeps the suite short and the bound is the same: timeout + 1 s.
+    // docs/reliability.md's S2 uses 60 s tasks and an 8 s timeout; 3 s keeps the suite short and the bound is the same: timeout + 1 s.
     const shutdownTimeout = 3000;
     const config = { redisUrl, queues: { default: 1 }, concurrency: 20, shutdownTimeout };
     await withRunningWorker('s2', config, async ({ broker, client, worker }) => {

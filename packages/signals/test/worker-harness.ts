@@ -1,6 +1,6 @@
 /**
  * Starts `worker-process.ts` as a real child process, collects its JSON log lines, and measures when it
- * exits, so that the process tests can send it real signals and hold it to RELIABILITY.md's figures.
+ * exits, so that the process tests can send it real signals and hold it to the figures of docs/reliability.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

@@ -1,0 +1,233 @@
+/**
+ * The fetch loop: dequeues as many tasks as there are free slots, in the order the queue weights choose,
+ * and hands them to be run. When every queue ran dry it waits for a producer's wake-up, or polls again
+ * after `taskCheckInterval` (producers that do not signal, such as Go Asynq's, are found by the poll).
+ * While the broker is unreachable it backs off instead of spinning.
+ */
+import { BrokerUnavailableError, type DequeueResult, type LeasedTask } from '@q/core';
+import { Backoff } from './backoff';
+import type { BrokerReachability } from './broker-reachability';
+import { createQueueOrder, type QueueOrder } from './queue-order';
+import type { ResolvedServerOptions } from './server-options';
+import type { Slots } from './slots';
+import { settleWithin, sleep, unlessAborted, withTimeout } from './timing';
+
+/** How long a broker call in normal operation may take before it counts as failed. */
+const brokerCallTimeout = 10_000;
+/** A dequeue unanswered for this long means the broker is unreachable (it normally takes milliseconds). */
+const slowAnswerThreshold = 2000;
+/** How often the fetch loop logs repeated failures. */
+const fetchErrorLogInterval = 10_000;
+
+export interface FetchLoopOptions {
+  options: ResolvedServerOptions;
+  reachability: BrokerReachability;
+  slots: Slots;
+  /** Aborted once the shutdown deadline passed: tasks dequeued after that go straight back. */
+  closing: AbortSignal;
+  /** Runs a task just taken (it has already taken its slot). */
+  startTask: (leased: LeasedTask) => void;
+}
+
+export class FetchLoop {
+  /** The last time the loop went round (it goes round at least every `taskCheckInterval`). */
+  lastFetchAt: number | undefined;
+
+  private readonly options: ResolvedServerOptions;
+  private readonly reachability: BrokerReachability;
+  private readonly slots: Slots;
+  private readonly closing: AbortSignal;
+  private readonly startTask: (leased: LeasedTask) => void;
+  private readonly queueOrder: QueueOrder;
+  private controller: AbortController | undefined;
+  private loop: Promise<void> = Promise.resolve();
+  private lastErrorLog = 0;
+  /** The last dequeue found fewer tasks than it asked for. */
+  private queuesRanDry = true;
+
+  constructor({ options, reachability, slots, closing, startTask }: FetchLoopOptions) {
+    this.options = options;
+    this.reachability = reachability;
+    this.slots = slots;
+    this.closing = closing;
+    this.startTask = startTask;
+    this.queueOrder = createQueueOrder(options.queues, options.strictPriority);
+  }
+
+  get running(): boolean {
+    return this.controller !== undefined && !this.controller.signal.aborted;
+  }
+
+  /** Starts the loop (after the previous one, if any, has ended: two loops would overfill the slots). */
+  start(): void {
+    if (this.running) return;
+    const controller = new AbortController();
+    this.controller = controller;
+    this.loop = this.loop.then(() => this.run(controller.signal));
+  }
+
+  /** Stops dequeuing; resolves once the loop ended or after `timeout` ms. Running tasks continue. */
+  async stop(timeout: number): Promise<void> {
+    this.controller?.abort();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
+    clearTimeout(timer);
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    const backoff = new Backoff(100, 2000);
+    while (!signal.aborted) {
+      try {
+        await this.fetchOnce(signal, backoff);
+      } catch (error) {
+        // Only a bug gets here; the loop must outlive it.
+        this.options.logger.error(
+          { error: error instanceof Error ? error.message : String(error) },
+          'the fetch loop failed unexpectedly; it goes on after a pause',
+        );
+        await sleep(backoff.next(), signal);
+      }
+    }
+  }
+
+  private async fetchOnce(signal: AbortSignal, backoff: Backoff): Promise<void> {
+    this.lastFetchAt = Date.now();
+    const { broker, leaseDuration, taskCheckInterval, logger } = this.options;
+    // Handlers that finish together settle over several microtasks: let them all free their slots, so
+    // that one dequeue asks for all the free slots instead of one dequeue per slot.
+    if (this.slots.inUse > 0) await new Promise((resolve) => setImmediate(resolve));
+    const free = this.slots.free;
+    if (free <= 0) {
+      await this.slots.wait(taskCheckInterval, signal);
+      return;
+    }
+    const queues = this.queueOrder();
+    // When the queues ran dry last time, listen for a producer's wake-up before dequeuing, so that a task
+    // enqueued between an empty dequeue and the wait is not missed until the next poll.
+    const wait = this.queuesRanDry ? this.startWaiting(queues, signal) : undefined;
+    const dequeuing = broker.dequeue(queues, { count: free, leaseDuration });
+    const result = await this.awaitDequeue(dequeuing, signal);
+    if (result.status === 'aborted') {
+      wait?.cancel();
+      // Stopped while waiting: whatever the dequeue takes when it answers goes straight back.
+      void dequeuing.then(
+        (late) => this.handBack(late),
+        () => undefined,
+      );
+      return;
+    }
+    if (result.status === 'rejected') {
+      wait?.cancel();
+      await this.pauseAfterError(result.reason, backoff, signal);
+      return;
+    }
+    const { tasks, malformed } = result.value;
+    this.reachability.succeeded();
+    backoff.reset();
+    if (this.closing.aborted) {
+      wait?.cancel();
+      await this.handBack(result.value);
+      return;
+    }
+    for (const record of malformed) {
+      logger.error(
+        { queue: record.queue, taskId: record.taskId, reason: record.reason },
+        'a malformed task record was found and archived by the broker; fix or delete it with the inspector',
+      );
+    }
+    for (const leased of tasks) this.startTask(leased);
+    this.queuesRanDry = tasks.length + malformed.length < free;
+    if (!this.queuesRanDry || !wait || signal.aborted) {
+      wait?.cancel();
+      return;
+    }
+    // Every queue was empty (or paused): wait for a wake-up, or poll again after the interval.
+    try {
+      const woken = await unlessAborted(wait.woken, signal);
+      const elapsed = Date.now() - wait.startedAt;
+      // A broker that cannot block returns at once; do not let it turn this loop into a busy loop.
+      if (woken === false && elapsed < taskCheckInterval / 2) {
+        await sleep(taskCheckInterval - elapsed, signal);
+      }
+    } catch (error) {
+      await this.pauseAfterError(error, backoff, signal);
+    }
+  }
+
+  private startWaiting(
+    queues: readonly string[],
+    signal: AbortSignal,
+  ): { woken: Promise<boolean>; cancel: () => void; startedAt: number } {
+    const { broker, taskCheckInterval } = this.options;
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const woken = withTimeout(
+      broker.waitForTasks(queues, taskCheckInterval, controller.signal),
+      taskCheckInterval + brokerCallTimeout,
+      'waitForTasks',
+    ).finally(() => signal.removeEventListener('abort', onAbort));
+    // A wait that is cancelled, or fails while the dequeue fails too, must not become an unhandled rejection.
+    woken.catch(() => undefined);
+    return { woken, cancel: () => controller.abort(), startedAt: Date.now() };
+  }
+
+  /**
+   * Waits for a dequeue for as long as it takes. When Redis is unreachable the call is queued by the
+   * client and runs once Redis returns; abandoning it and dequeuing again would strand the tasks it then
+   * takes. A slow answer only marks the broker unreachable (and keeps `lastFetchAt` fresh: the loop lives).
+   */
+  private async awaitDequeue(
+    dequeuing: Promise<DequeueResult>,
+    signal: AbortSignal,
+  ): Promise<
+    | { status: 'fulfilled'; value: DequeueResult }
+    | { status: 'rejected'; reason: unknown }
+    | { status: 'aborted' }
+  > {
+    for (let waited = 0; ; waited += slowAnswerThreshold) {
+      const settlement = await settleWithin(dequeuing, slowAnswerThreshold, signal);
+      if (settlement.status !== 'timeout') return settlement;
+      this.lastFetchAt = Date.now();
+      this.reachability.failed(
+        new BrokerUnavailableError(
+          `The broker has not answered a dequeue for ${waited + slowAnswerThreshold} ms; check that it is reachable.`,
+        ),
+      );
+    }
+  }
+
+  /** Puts tasks taken after the fetch loop stopped back at the head of pending. */
+  private async handBack(result: DequeueResult): Promise<void> {
+    const { broker, logger } = this.options;
+    await Promise.all(
+      result.tasks.map((leased) =>
+        withTimeout(
+          broker.requeue(leased.message, leased.leaseToken === undefined ? {} : { token: leased.leaseToken }),
+          1000,
+          'requeue',
+        ).catch((error: unknown) => {
+          logger.warn(
+            { taskId: leased.message.id, error: error instanceof Error ? error.message : String(error) },
+            'could not hand back a task dequeued after the server stopped fetching; the recoverer will retry it',
+          );
+        }),
+      ),
+    );
+  }
+
+  private async pauseAfterError(error: unknown, backoff: Backoff, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    this.reachability.failed(error);
+    const wait = backoff.next();
+    const now = Date.now();
+    if (now - this.lastErrorLog >= fetchErrorLogInterval) {
+      this.lastErrorLog = now;
+      this.options.logger.warn(
+        { error: error instanceof Error ? error.message : String(error), retryInMs: wait },
+        'could not fetch tasks from the broker; retrying with backoff',
+      );
+    }
+    await sleep(wait, signal);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The server's `concurrency` slots. A task takes one when it is dequeued and gives it back only when its
+ * handler has settled, whatever the handler did with its abort signal: concurrency is strict.
+ */
+export class Slots {
+  private taken = 0;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(readonly capacity: number) {}
+
+  get free(): number {
+    return this.capacity - this.taken;
+  }
+
+  get inUse(): number {
+    return this.taken;
+  }
+
+  take(): void {
+    this.taken += 1;
+  }
+
+  release(): void {
+    this.taken -= 1;
+    this.notify();
+  }
+
+  /** Wakes every waiter: a slot came free, or something they wait on changed. */
+  notify(): void {
+    if (this.waiters.size === 0) return;
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
+  /** Resolves at the next `notify()`, after `timeout` ms, or when `signal` aborts. Never rejects. */
+  wait(timeout: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeout);
+      signal.addEventListener('abort', done, { once: true });
+      this.waiters.add(done);
+    });
+  }
+}
