@@ -12,6 +12,7 @@ import { registerQueueCommand } from './queue-command';
 import { registerServerCommand } from './server-command';
 import { registerStatsCommand } from './stats-command';
 import { registerTaskCommand } from './task-command';
+import { registerWebCommand } from './web-command';
 
 /** The version of @q/cli, from its package.json (bundled at build time). */
 export const version: string = packageJson.version;
@@ -70,6 +71,7 @@ Examples:
   $ q queue inspect default
   $ q task ls --queue default --state retry
   $ q doctor
+  $ q web --port 8080
   $ Q_REDIS_URL=redis://10.0.0.5:6379 q server ls --json
 
 Exit status: 0 done, 1 the operation failed, 2 bad command line, 3 Redis unreachable, 4 doctor found problems.`,
@@ -87,5 +89,6 @@ Exit status: 0 done, 1 the operation failed, 2 bad command line, 3 Redis unreach
   registerDoctorCommand(program, context);
   registerMetricsCommand(program, context);
   registerDashCommand(program, context);
+  registerWebCommand(program, context);
   return program;
 }

@@ -8,6 +8,7 @@ import { Client } from '@q/client';
 import { Scheduler } from '@q/scheduler';
 import { Server, ServeMux } from '@q/server';
 import { run } from '@q/signals';
+import { startDashboard } from './dashboard';
 import { registerHandlers } from './handlers';
 import { useLocalRedis } from './local-redis';
 import { createLogger } from './logger';
@@ -22,6 +23,10 @@ const logger = createLogger();
 const redis = await useLocalRedis();
 const broker = createRedisBroker({ url: redis.url });
 logger.info({ redis: redis.url }, 'connected to Redis');
+
+// The web dashboard, on loopback: open the address it logs.
+const dashboard = await startDashboard({ broker, source: redis.url, port: process.env.DASHBOARD_PORT });
+logger.info({ url: dashboard.url }, `dashboard at ${dashboard.url}`);
 
 // 2. The handlers, wrapped in middleware (the first registered is the outermost).
 const timing = timingMiddleware(logger);
@@ -66,10 +71,12 @@ const result = await run(server, mux, {
 });
 
 // The server is closed. Close the rest, but never wait long for it: a stuck close must not keep us alive.
-const closeEverything = Promise.allSettled([producer.stop(), scheduler.shutdown()]).then(async () => {
-  await broker.close();
-  await redis.stop();
-});
+const closeEverything = Promise.allSettled([producer.stop(), scheduler.shutdown(), dashboard.close()]).then(
+  async () => {
+    await broker.close();
+    await redis.stop();
+  },
+);
 await Promise.race([closeEverything, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
 timing.logSummary();
 logger.info({ exitCode: result.exitCode, forced: result.forced }, 'demo worker exiting');
