@@ -1,7 +1,6 @@
 /** `TaskProducer` on Redis: single and batch enqueue. */
 import {
   BatchAbortedError,
-  BrokerError,
   QError,
   ValidationError,
   type EnqueueManyOptions,

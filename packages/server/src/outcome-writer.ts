@@ -49,6 +49,7 @@ export class OutcomeWriter {
       taskId: message.id,
       type: message.type,
       queue: message.queue,
+      attempt: message.retried + 1,
       error: errorMessageOf(error),
     };
     if (onError) this.callOnError(onError, error, task, fields);
@@ -83,7 +84,7 @@ export class OutcomeWriter {
     onError: NonNullable<ResolvedServerOptions['onError']>,
     error: Error,
     task: Task,
-    fields: Record<string, string>,
+    fields: Record<string, string | number>,
   ): void {
     Promise.resolve()
       .then(() => onError(error, task))
