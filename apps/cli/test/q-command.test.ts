@@ -49,7 +49,7 @@ beforeAll(async () => {
         payload: new Uint8Array(0),
         queue: 'orders',
         startedAt: now - 30_000,
-        deadline: now + 600_000,
+        deadline: now + 570_000, // 9.5 min: prints "in 9m" however the second is rounded
       },
     ],
     60_000,
