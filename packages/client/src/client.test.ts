@@ -503,7 +503,11 @@ describe('Client interceptors', () => {
     const queue = uniqueQueue();
     const intercepted = new Client({ broker, interceptors });
     const processAt = Date.now() + 60_000;
-    const info = await intercepted.enqueue('email:send', { to: 'a' }, { queue, processAt, headers: { kept: '1' } });
+    const info = await intercepted.enqueue(
+      'email:send',
+      { to: 'a' },
+      { queue, processAt, headers: { kept: '1' } },
+    );
     expect(calls).toEqual(['outer:before', 'inner', 'outer:after:scheduled']);
     expect(seen[0]).toMatchObject({ id: info.id, type: 'email:send', queue, processAt, group: '' });
     expect(decode(seen[0]!.payload)).toEqual({ to: 'a' });
@@ -535,7 +539,9 @@ describe('Client interceptors', () => {
     );
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(TaskIdConflictError);
-    await expect(intercepted.enqueue('x', 3, { queue, maxRetry: -1 })).rejects.toBeInstanceOf(ValidationError);
+    await expect(intercepted.enqueue('x', 3, { queue, maxRetry: -1 })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
     expect(calls).toBe(2);
   });
 

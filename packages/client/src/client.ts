@@ -132,7 +132,9 @@ export class Client {
     const request = await this.#prepare({ type: typeOrDefinition, payload, options }, 'options');
     const steps = this.#interceptors.enqueue;
     if (steps.length === 0) return toTaskInfo(await this.#broker.enqueue(request));
-    return intercept(steps, outgoingTask(request), async () => toTaskInfo(await this.#broker.enqueue(request)));
+    return intercept(steps, outgoingTask(request), async () =>
+      toTaskInfo(await this.#broker.enqueue(request)),
+    );
   }
 
   /**

@@ -80,9 +80,13 @@ export function observeQueues(options: ObserveQueuesOptions): QueueObservation {
     }
     for (const info of infos) {
       if (!info) continue;
-      const queue = { [attributes.messagingSystem]: messagingSystem, [attributes.destinationName]: info.queue };
+      const queue = {
+        [attributes.messagingSystem]: messagingSystem,
+        [attributes.destinationName]: info.queue,
+      };
       result.observe(latency, info.latency / 1000, queue);
-      for (const state of states) result.observe(size, info[state], { ...queue, [attributes.queueState]: state });
+      for (const state of states)
+        result.observe(size, info[state], { ...queue, [attributes.queueState]: state });
       result.observe(processed, info.processedTotal, queue);
       result.observe(failed, info.failedTotal, queue);
       result.observe(paused, info.paused ? 1 : 0, queue);

@@ -13,7 +13,8 @@ import { RevokeTask, SkipRetry, TaskAbortedError, type Task } from '@q/server';
  * - `requeued`: the server shut down before it finished; put back in pending without spending a retry.
  * - `lease-lost`: the server lost the task's lease; the recoverer runs it again.
  */
-export type TaskOutcome = 'done' | 'retry' | 'archived' | 'skip-retry' | 'revoked' | 'requeued' | 'lease-lost';
+export type TaskOutcome =
+  'done' | 'retry' | 'archived' | 'skip-retry' | 'revoked' | 'requeued' | 'lease-lost';
 
 export interface AttemptResult {
   outcome: TaskOutcome;
@@ -26,7 +27,12 @@ export interface AttemptResult {
  * first is decided by the abort: the server records a timeout or cancellation even when the handler
  * returns later.
  */
-export function decideAttempt(task: Task, signal: AbortSignal, thrown: unknown, threw: boolean): AttemptResult {
+export function decideAttempt(
+  task: Task,
+  signal: AbortSignal,
+  thrown: unknown,
+  threw: boolean,
+): AttemptResult {
   let failure: unknown = thrown;
   if (signal.aborted && signal.reason instanceof TaskAbortedError) {
     const reason = signal.reason;

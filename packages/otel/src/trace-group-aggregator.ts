@@ -35,7 +35,9 @@ export function traceGroupAggregator(
   return async (group, tasks) => {
     const links: Link[] = [];
     for (const task of tasks) {
-      const member = trace.getSpanContext(propagator.extract(ROOT_CONTEXT, task.headers, defaultTextMapGetter));
+      const member = trace.getSpanContext(
+        propagator.extract(ROOT_CONTEXT, task.headers, defaultTextMapGetter),
+      );
       if (member && isSpanContextValid(member)) {
         links.push({ context: member, attributes: { [attributes.messageId]: task.id } });
       }

@@ -7,7 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { ServeMux } from '@q/server';
 import { describe, expect, inject, it } from 'vitest';
 import { createHandlerTelemetry } from '../src/index';
-import { createQueueHarness, createTelemetryHarness, queueName, spansNamed, waitFor } from './telemetry-harness';
+import {
+  createQueueHarness,
+  createTelemetryHarness,
+  queueName,
+  spansNamed,
+  waitFor,
+} from './telemetry-harness';
 
 const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
 
@@ -35,14 +41,19 @@ describe('a trace across processes', () => {
     const telemetry = createTelemetryHarness();
     const queues = createQueueHarness();
     const queue = queueName('orders');
-    const mux = new ServeMux().use(createHandlerTelemetry(telemetry.options)).handle('order:confirm', () => {});
+    const mux = new ServeMux()
+      .use(createHandlerTelemetry(telemetry.options))
+      .handle('order:confirm', () => {});
     await queues.server({ queues: { [queue]: 1 } }).start(mux);
 
     const printed = await runProducer([inject('redisUrl'), queues.prefix, queue]);
     const producer = JSON.parse(printed.trim()) as { traceId: string; enqueueSpanId: string; taskId: string };
     expect(producer.traceId).toMatch(/^[0-9a-f]{32}$/);
 
-    const processed = await waitFor(() => spansNamed(telemetry.spans(), `process ${queue}`)[0], 'the handler span');
+    const processed = await waitFor(
+      () => spansNamed(telemetry.spans(), `process ${queue}`)[0],
+      'the handler span',
+    );
     expect(processed.attributes['messaging.message.id']).toBe(producer.taskId);
     expect(processed.spanContext().traceId).toBe(producer.traceId);
     expect(processed.parentSpanContext).toMatchObject({
