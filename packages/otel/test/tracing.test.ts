@@ -25,6 +25,7 @@ import {
 } from '@opentelemetry/semantic-conventions/incubating';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { Scheduler } from '@q/scheduler';
+import { TaskIdConflictError, ValidationError } from '@q/core';
 import { RevokeTask, ServeMux, SkipRetry } from '@q/server';
 import { Redis } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
@@ -65,6 +66,14 @@ describe('attribute and metric names', () => {
       consumedMessages: METRIC_MESSAGING_CLIENT_CONSUMED_MESSAGES,
       processDuration: METRIC_MESSAGING_PROCESS_DURATION,
     });
+  });
+});
+
+describe('options', () => {
+  it('are checked, and a misspelt one is named', () => {
+    expect(() => createEnqueueTelemetry({ roots: true } as never)).toThrow(ValidationError);
+    expect(() => createHandlerTelemetry({ linkonly: true } as never)).toThrow(/linkonly/);
+    expect(() => traceGroupAggregator(() => ({ type: 'x' }), { meter: 1 } as never)).toThrow(/meter/);
   });
 });
 
@@ -314,6 +323,54 @@ describe('tracing from enqueue to handler', () => {
         },
       }),
     ]);
+  });
+
+  it('marks an enqueue the broker refused as failed, and counts it with its error type', async () => {
+    const telemetry = createTelemetryHarness();
+    const queues = createQueueHarness();
+    const queue = queueName('refused');
+    const client = queues.client({ interceptors: [createEnqueueTelemetry(telemetry.options)] });
+    await client.enqueue('x', 1, { queue, taskId: 'taken' });
+    await expect(client.enqueue('x', 2, { queue, taskId: 'taken' })).rejects.toBeInstanceOf(
+      TaskIdConflictError,
+    );
+    const [, refused] = spansNamed(telemetry.spans(), `enqueue ${queue}`);
+    expect(refused!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(refused!.attributes[ATTR_ERROR_TYPE]).toBe('TaskIdConflictError');
+    const sent = await telemetry.metric(metrics.sentMessages);
+    expect(sent.map((point) => [point.attributes[ATTR_ERROR_TYPE], point.value])).toEqual([
+      [undefined, 1],
+      ['TaskIdConflictError', 1],
+    ]);
+    const durations = await telemetry.metric(metrics.operationDuration);
+    expect(durations.reduce((sum, point) => sum + (point.value as { count: number }).count, 0)).toBe(2);
+  });
+
+  it('says a task was requeued when the server shut down before its handler finished', async () => {
+    const telemetry = createTelemetryHarness();
+    const queues = createQueueHarness();
+    const queue = queueName('requeued');
+    const client = queues.client({ interceptors: [createEnqueueTelemetry(telemetry.options)] });
+    let started = false;
+    const mux = new ServeMux().use(createHandlerTelemetry(telemetry.options)).handle(
+      'long',
+      (_task, context) =>
+        new Promise((resolve) => {
+          started = true;
+          context.signal.addEventListener('abort', resolve);
+        }),
+    );
+    const server = queues.server({ queues: { [queue]: 1 } });
+    await server.start(mux);
+    await client.enqueue('long', {}, { queue });
+    await waitFor(() => started, 'the handler to start');
+    await server.shutdown({ force: true });
+    const processed = await waitFor(
+      () => spansNamed(telemetry.spans(), `process ${queue}`)[0],
+      'the handler span',
+    );
+    expect(processed.attributes['messaging.asynq.task.outcome']).toBe('requeued');
+    expect(processed.attributes[ATTR_ERROR_TYPE]).toBe('TaskAbortedError');
   });
 
   it('starts a handler span of its own for a task without headers, as Go Asynq writes them', async () => {
