@@ -8,14 +8,13 @@ import {
   defaultTextMapSetter,
   ROOT_CONTEXT,
   SpanKind,
-  SpanStatusCode,
   trace,
   type Attributes,
   type Context,
-  type Span,
 } from '@opentelemetry/api';
 import type { EnqueueInterceptor, EnqueueOutcome, OutgoingTask } from '@q/client';
 import { assertKnownKeys, type TaskInfo } from '@q/core';
+import { recordFailure } from './record-failure';
 import { attributes, errorTypeOf, messagingSystem, metrics } from './semantic-attributes';
 import { resolveTelemetry, type TelemetryOptions } from './telemetry-options';
 
@@ -171,14 +170,4 @@ function taskAttributes(task: OutgoingTask, operationName: string, operationType
   };
   if (task.group !== '') spanAttributes[attributes.group] = task.group;
   return spanAttributes;
-}
-
-/** Marks a span failed with the error's message and type. */
-export function recordFailure(span: Span, error: unknown): void {
-  span.setAttribute(attributes.errorType, errorTypeOf(error));
-  if (error instanceof Error) span.recordException(error);
-  span.setStatus({
-    code: SpanStatusCode.ERROR,
-    message: error instanceof Error ? error.message : String(error),
-  });
 }

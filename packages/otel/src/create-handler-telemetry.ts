@@ -8,7 +8,6 @@ import {
   defaultTextMapGetter,
   ROOT_CONTEXT,
   SpanKind,
-  SpanStatusCode,
   trace,
   isSpanContextValid,
   type Attributes,
@@ -16,7 +15,7 @@ import {
 } from '@opentelemetry/api';
 import { assertKnownKeys } from '@q/core';
 import type { Middleware } from '@q/server';
-import { recordFailure } from './create-enqueue-telemetry';
+import { recordFailure } from './record-failure';
 import { attributes, errorTypeOf, messagingSystem, metrics } from './semantic-attributes';
 import { decideAttempt } from './task-outcome';
 import { resolveTelemetry, type TelemetryOptions } from './telemetry-options';
@@ -96,9 +95,8 @@ export function createHandlerTelemetry(options: HandlerTelemetryOptions = {}): M
       [attributes.taskType]: task.type,
       [attributes.taskOutcome]: outcome,
     };
-    if (outcome === 'revoked') {
-      span.setStatus({ code: SpanStatusCode.UNSET });
-    } else if (error !== undefined) {
+    // A revoked task was dropped on purpose: not a failure.
+    if (error !== undefined && outcome !== 'revoked') {
       recordFailure(span, error);
       measured[attributes.errorType] = errorTypeOf(error);
       failed.add(1, measured);

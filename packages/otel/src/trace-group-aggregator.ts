@@ -15,7 +15,7 @@ import {
 } from '@opentelemetry/api';
 import { assertKnownKeys } from '@q/core';
 import type { AggregatedTask, GroupAggregator } from '@q/server';
-import { recordFailure } from './create-enqueue-telemetry';
+import { recordFailure } from './record-failure';
 import { attributes, messagingSystem } from './semantic-attributes';
 import { resolveTelemetry, type TelemetryOptions } from './telemetry-options';
 
