@@ -133,3 +133,30 @@ it('does not enqueue a tick twice in one process when registered again after unr
   ]);
   await scheduler.shutdown();
 });
+
+it('runs its interceptors around the enqueue of every tick, and stores the headers they set', async () => {
+  vi.setSystemTime(at('2026-01-01T00:00:00.500Z'));
+  const { broker, tasks } = memoryBroker();
+  const seen: string[] = [];
+  const scheduler = new Scheduler({
+    broker,
+    interceptors: [
+      {
+        enqueue(task, next) {
+          seen.push(task.id);
+          task.headers['traceparent'] = `trace-of-${task.id}`;
+          return next();
+        },
+      },
+    ],
+  });
+  const id = scheduler.register('* * * * * *', { type: 'tick' }, { id: 'per-second' });
+  await scheduler.start();
+  await vi.advanceTimersByTimeAsync(1600);
+  const ticks = [tickTaskId(id, at('2026-01-01T00:00:01Z')), tickTaskId(id, at('2026-01-01T00:00:02Z'))];
+  expect(seen).toEqual(ticks);
+  expect(ticks.map((taskId) => tasks.get(taskId)?.headers)).toEqual(
+    ticks.map((taskId) => ({ traceparent: `trace-of-${taskId}` })),
+  );
+  await scheduler.shutdown();
+});
