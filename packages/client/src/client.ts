@@ -1,19 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import {
-  assertKnownKeys,
-  assertQueueName,
   BatchAbortedError,
-  assertTaskType,
-  isTaskDefinition,
   jsonCodec,
   PayloadEncodingError,
   QError,
-  taskDefaults,
-  taskOptionKeys,
   toMilliseconds,
-  toTaskInfo,
-  toWholeSecondsUp,
-  validatePayload,
   ValidationError,
   type EnqueueRequest,
   type PayloadCodec,
@@ -24,6 +15,17 @@ import {
   type TaskProducer,
   type ValidationIssue,
 } from '@q/core';
+import {
+  assertKnownKeys,
+  assertQueueName,
+  assertTaskType,
+  isTaskDefinition,
+  taskDefaults,
+  taskOptionKeys,
+  toTaskInfo,
+  toWholeSecondsUp,
+  validatePayload,
+} from '@q/core/internal';
 
 export interface ClientOptions {
   /** Where tasks go: any broker that can produce, e.g. `createRedisBroker(...)`. */

@@ -7,8 +7,8 @@ import {
   type QueueAdmin,
   type QueueStats,
   type StoreInfo,
-  toTaskInfo,
 } from '@q/core';
+import { toTaskInfo } from '@q/core/internal';
 import {
   checkBacklogStalled,
   checkClockSkew,

@@ -4,28 +4,28 @@ import { ValidationError, type Logger } from '@q/core';
 import type { ProcessLike } from './process-lifecycle';
 import { runInProcess } from './run';
 import type {
-  RunningTask,
-  ServerLifecycleState,
+  ServerLikeTask,
+  ServerLikeState,
   ServerLike,
   ServerShutdownOptions,
-  ServerStateChange,
+  ServerLikeStateChange,
 } from './server-like';
 
 /** A server that does nothing but move between states the way `@q/server` does. */
 class FakeServer extends EventEmitter implements ServerLike<string> {
-  state: ServerLifecycleState = 'new';
+  state: ServerLikeState = 'new';
   shutdownTimeout = 1000;
   lastFetchAt: number | undefined = undefined;
   brokerReachable = true;
-  tasks: RunningTask[] = [];
+  tasks: ServerLikeTask[] = [];
   signals: string[] = [];
   shutdownCalls: ServerShutdownOptions[] = [];
   /** When set, shutdown() never settles. */
   hang = false;
   #closeShutdown: (() => void) | undefined;
 
-  #move(to: ServerLifecycleState): void {
-    const change: ServerStateChange = { from: this.state, to, at: Date.now() };
+  #move(to: ServerLikeState): void {
+    const change: ServerLikeStateChange = { from: this.state, to, at: Date.now() };
     this.state = to;
     this.emit('state', change);
   }
@@ -63,7 +63,7 @@ class FakeServer extends EventEmitter implements ServerLike<string> {
   recordSignal(signal: string): void {
     this.signals.push(signal);
   }
-  runningTasks(): readonly RunningTask[] {
+  runningTasks(): readonly ServerLikeTask[] {
     return this.tasks;
   }
 }

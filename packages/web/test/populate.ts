@@ -4,7 +4,8 @@
  * fixtures) restored under the same prefix.
  */
 import { Redis } from 'ioredis';
-import { emptyTaskMessage, type Broker, type TaskMessage } from '@q/core';
+import { type Broker, type TaskMessage } from '@q/core';
+import { emptyTaskMessage } from '@q/core/internal';
 import { fixtureBytes, readFixture, type Fixture } from '../../broker-redis/test/redis-test-context';
 
 export const xssPayload = '<img src=x onerror=alert(1)>';
