@@ -1,5 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import {
+  assertKnownKeys,
+  assertQueueName,
+  assertTaskType,
+  isTaskDefinition,
+  taskDefaults,
+  taskOptionKeys,
+  toTaskInfo,
+  toWholeSecondsUp,
+  validatePayload,
+} from '@q/core/internal';
+import {
   BatchAbortedError,
   jsonCodec,
   PayloadEncodingError,
@@ -15,17 +26,6 @@ import {
   type TaskProducer,
   type ValidationIssue,
 } from '@q/core';
-import {
-  assertKnownKeys,
-  assertQueueName,
-  assertTaskType,
-  isTaskDefinition,
-  taskDefaults,
-  taskOptionKeys,
-  toTaskInfo,
-  toWholeSecondsUp,
-  validatePayload,
-} from '@q/core/internal';
 
 export interface ClientOptions {
   /** Where tasks go: any broker that can produce, e.g. `createRedisBroker(...)`. */
