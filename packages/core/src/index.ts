@@ -35,9 +35,9 @@ export type {
 } from './broker';
 export { jsonCodec } from './codec';
 export type { PayloadCodec } from './codec';
-export { defineTask, isTaskDefinition, validatePayload } from './define-task';
+export { defineTask } from './define-task';
 export type { TaskDefinition } from './define-task';
-export { toMilliseconds, toWholeSecondsUp } from './duration';
+export { toMilliseconds } from './duration';
 export type { Duration } from './duration';
 export {
   BatchAbortedError,
@@ -60,18 +60,9 @@ export {
 export type { QErrorCode, QErrorOptions, ValidationIssue } from './errors';
 export { silentLogger } from './logger';
 export type { LogFunction, Logger } from './logger';
-export { toTaskInfo } from './task-info';
 export type { StoredTask, TaskInfo } from './task-info';
-export { emptyTaskMessage } from './task-message';
 export type { TaskMessage } from './task-message';
-export { taskDefaults, taskOptionKeys } from './task-options';
 export type { TaskOptions } from './task-options';
 export { isTaskState, taskStates } from './task-state';
 export type { TaskState } from './task-state';
-export {
-  assertKnownKeys,
-  assertQueueName,
-  assertTaskType,
-  queueNameProblem,
-  queueNameRule,
-} from './validation';
+export { queueNameRule } from './validation';

@@ -7,8 +7,8 @@ import {
   type QueueAdmin,
   type QueueStats,
   type StoreInfo,
-  toTaskInfo,
 } from '@q/core';
+import { toTaskInfo } from '@q/core/internal';
 import {
   checkBacklogStalled,
   checkClockSkew,
@@ -218,7 +218,7 @@ function queueNotFound(queue: string, allQueues: string[], servers: ServerReadin
   const evidence = [
     allQueues.length > 0
       ? `Queues in the store: ${[...allQueues].sort().join(', ')}`
-      : 'The store holds no queue at all: nothing was ever enqueued here (check the Redis URL, db and prefix).',
+      : 'The store holds no queue at all: nothing was ever enqueued here.',
   ];
   if (servedBy.length > 0) evidence.push(`Servers listening on "${queue}": ${servedBy.join(', ')}`);
   if (similar.length > 0) evidence.push(`Similar names: ${similar.join(', ')}`);
@@ -231,10 +231,12 @@ function queueNotFound(queue: string, allQueues: string[], servers: ServerReadin
         ? `Queue "${queue}" does not exist; did you mean ${similar.map((name) => `"${name}"`).join(' or ')}?`
         : `Queue "${queue}" does not exist: no task was ever enqueued to it.`,
     evidence,
-    action:
+    actions:
       similar.length > 0
-        ? `Use the same queue name in the producer and the servers; "${queue}" and "${similar[0]}" are different queues.`
-        : 'Queues are created by the first enqueue; check the queue name the producer uses, and the Redis URL, db and key prefix.',
+        ? [{ kind: 'use-one-queue-name', queue, similar: similar[0]! }]
+        : allQueues.length > 0
+          ? [{ kind: 'check-queue-name', queue }]
+          : [{ kind: 'check-queue-name', queue }, { kind: 'check-store-address' }],
     data: { queue, similar, servedBy },
   };
 }

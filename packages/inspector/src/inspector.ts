@@ -1,11 +1,8 @@
 import {
-  assertKnownKeys,
-  assertQueueName,
   BrokerError,
   isTaskState,
   silentLogger,
   taskStates,
-  toTaskInfo,
   ValidationError,
   type DailyStats,
   type GroupStats,
@@ -16,6 +13,7 @@ import {
   type TaskInfo,
   type TaskState,
 } from '@q/core';
+import { assertKnownKeys, assertQueueName, toTaskInfo } from '@q/core/internal';
 import { diagnose, type DiagnoseOptions } from './diagnose';
 import type { Diagnosis } from './diagnosis';
 import { toQueueInfo, type QueueInfo } from './queue-info';

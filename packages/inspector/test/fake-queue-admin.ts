@@ -1,6 +1,5 @@
 /** An in-memory QueueAdmin holding canned answers, for unit tests of the inspector's own logic. */
 import {
-  emptyTaskMessage,
   QueueNotFoundError,
   TaskNotFoundError,
   type QueueAdmin,
@@ -12,6 +11,7 @@ import {
   type TaskState,
   type WorkerState,
 } from '@q/core';
+import { emptyTaskMessage } from '@q/core/internal';
 
 export const now = Date.UTC(2026, 10, 26, 12, 0, 0);
 

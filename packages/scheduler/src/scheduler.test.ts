@@ -1,41 +1,9 @@
 // The scheduler's timing decisions with a fake clock and an in-memory broker. What reaches Redis, and
 // many processes at once, are tested against a real redis-server in ../test.
-import {
-  TaskIdConflictError,
-  type EnqueueRequest,
-  type SchedulerEnqueueEvent,
-  type SchedulerEntryState,
-  type TaskMessage,
-} from '@q/core';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { Scheduler, type SchedulerBroker, type TickEvent } from './scheduler';
+import { memoryBroker } from '../test/memory-scheduler-broker';
+import { Scheduler, type TickEvent } from './scheduler';
 import { tickTaskId } from './scheduler-entry';
-
-function memoryBroker() {
-  const tasks = new Map<string, TaskMessage>();
-  const history = new Map<string, SchedulerEnqueueEvent[]>();
-  const published: SchedulerEntryState[][] = [];
-  const broker: SchedulerBroker = {
-    enqueue(request: EnqueueRequest) {
-      const { message } = request;
-      if (tasks.has(message.id)) return Promise.reject(new TaskIdConflictError(message.queue, message.id));
-      tasks.set(message.id, message);
-      return Promise.resolve({ message, state: 'pending', nextProcessAt: Date.now() });
-    },
-    enqueueMany: () => Promise.reject(new Error('not used')),
-    writeSchedulerEntries: (_scheduler, entries) => {
-      published.push([...entries]);
-      return Promise.resolve();
-    },
-    clearSchedulerEntries: () => Promise.resolve(),
-    recordSchedulerEnqueue: (entryId, event) => {
-      history.set(entryId, [event, ...(history.get(entryId) ?? [])]);
-      return Promise.resolve();
-    },
-    schedulerHistory: (entryId) => Promise.resolve(history.get(entryId) ?? []),
-  };
-  return { broker, tasks, history, published };
-}
 
 const at = (iso: string): number => Date.parse(iso);
 

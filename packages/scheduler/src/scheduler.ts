@@ -13,7 +13,6 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Client, type EnqueueInterceptor } from '@q/client';
 import {
-  assertKnownKeys,
   DuplicateTaskError,
   jsonCodec,
   ShutdownError,
@@ -32,6 +31,7 @@ import {
   type TaskOptions,
   type TaskProducer,
 } from '@q/core';
+import { assertKnownKeys } from '@q/core/internal';
 import type { NormalizedTaskOptions } from './asynq-option-strings';
 import { assertTimezone, type Schedule } from './schedule';
 import {

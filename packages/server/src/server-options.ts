@@ -8,13 +8,12 @@ import {
   type TaskProducer,
   ValidationError,
   type ValidationIssue,
-  assertKnownKeys,
   jsonCodec,
-  queueNameProblem,
   queueNameRule,
   silentLogger,
   toMilliseconds,
 } from '@q/core';
+import { assertKnownKeys, queueNameProblem } from '@q/core/internal';
 import type { GroupAggregator } from './group-aggregator';
 import type { Task } from './handler';
 import { defaultRetryDelay } from './retry-delay';

@@ -14,8 +14,8 @@ import {
   type TaskConsumer,
   type TaskMessage,
   type WorkerState,
-  emptyTaskMessage,
 } from '@q/core';
+import { emptyTaskMessage } from '@q/core/internal';
 
 export type RecordedOutcome =
   | { kind: 'done'; id: string }

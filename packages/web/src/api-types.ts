@@ -178,12 +178,21 @@ export interface RedisResponse {
   queues: { queue: string; memoryUsage: number; size: number }[];
 }
 
+/** One thing to do about a finding: its kind (`FindingAction` of `@q/inspector`) and the dashboard's words. */
+export interface FindingActionView {
+  kind: string;
+  text: string;
+  /** For `resume-queue`: the queue the page offers to resume. */
+  queue?: string;
+}
+
 export interface FindingView {
   code: string;
   severity: 'error' | 'warning' | 'info';
   summary: string;
   evidence: string[];
-  action: string;
+  /** What to do, first the likeliest; several are alternatives or steps. */
+  actions: FindingActionView[];
   queue?: string;
   server?: string;
 }

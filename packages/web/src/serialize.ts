@@ -2,9 +2,11 @@
 import type { TaskInfo } from '@q/core';
 import type { Diagnosis, QueueInfo, SchedulerEntryInfo, ServerInfo } from '@q/inspector';
 import { serverStateOf } from '@q/inspector';
+import { describeFindingAction } from './describe-finding-action';
 import type {
   Bytes,
   DoctorResponse,
+  FindingActionView,
   QueueSummary,
   SchedulerEntrySummary,
   ServerSummary,
@@ -168,7 +170,11 @@ export function doctorResponse(diagnosis: Diagnosis): DoctorResponse {
         severity: finding.severity,
         summary: finding.summary,
         evidence: [...finding.evidence],
-        action: finding.action,
+        actions: finding.actions.map((action) => {
+          const view: FindingActionView = { kind: action.kind, text: describeFindingAction(action) };
+          if (action.kind === 'resume-queue') view.queue = action.queue;
+          return view;
+        }),
       };
       if (finding.queue !== undefined) view.queue = finding.queue;
       if (finding.server !== undefined) view.server = finding.server;

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type {
   ActionResponse,
   DashboardConfig,
+  DoctorResponse,
   QueueResponse,
   QueuesResponse,
   SearchResponse,
@@ -213,14 +214,16 @@ describe('mounted in node:http', () => {
     const redis = await getJson<{ store: { version: string; mode: string } }>(dashboard.url, '/api/redis');
     expect(redis.store.version).toMatch(/^redis \d/);
     expect(redis.store.mode).toBe('standalone');
-    const doctor = await getJson<{ findings: { code: string; evidence: string[]; action: string }[] }>(
-      dashboard.url,
-      '/api/doctor',
-    );
+    const doctor = await getJson<DoctorResponse>(dashboard.url, '/api/doctor');
     // The Go server lists default, critical and low but not emails, which holds tasks.
     const unserved = doctor.findings.find((finding) => finding.code === 'queue-unserved');
     expect(unserved?.evidence.length).toBeGreaterThan(0);
-    expect(unserved?.action).not.toBe('');
+    expect(unserved?.actions).toEqual([
+      {
+        kind: 'start-server',
+        text: `Start a server with "emails" among its queues (new Server({ queues: { 'emails': 1 } })).`,
+      },
+    ]);
   });
 
   it('answers unknown routes and bad input with a status and a sentence', async () => {
