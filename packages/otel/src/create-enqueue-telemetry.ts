@@ -13,7 +13,8 @@ import {
   type Context,
 } from '@opentelemetry/api';
 import type { EnqueueInterceptor, EnqueueOutcome, OutgoingTask } from '@q/client';
-import { assertKnownKeys, type TaskInfo } from '@q/core';
+import type { TaskInfo } from '@q/core';
+import { assertKnownKeys } from '@q/core/internal';
 import { recordFailure } from './record-failure';
 import { attributes, errorTypeOf, messagingSystem, metrics } from './semantic-attributes';
 import { resolveTelemetry, type TelemetryOptions } from './telemetry-options';

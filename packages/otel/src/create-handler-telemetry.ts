@@ -13,7 +13,7 @@ import {
   type Attributes,
   type Link,
 } from '@opentelemetry/api';
-import { assertKnownKeys } from '@q/core';
+import { assertKnownKeys } from '@q/core/internal';
 import type { Middleware } from '@q/server';
 import { recordFailure } from './record-failure';
 import { attributes, errorTypeOf, messagingSystem, metrics } from './semantic-attributes';

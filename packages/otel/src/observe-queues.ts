@@ -4,7 +4,8 @@
  * for every server of the queues, Go ones included.
  */
 import type { BatchObservableResult, MeterProvider } from '@opentelemetry/api';
-import { assertKnownKeys, QError, silentLogger, type Logger, type QueueStats } from '@q/core';
+import { QError, silentLogger, type Logger, type QueueStats } from '@q/core';
+import { assertKnownKeys } from '@q/core/internal';
 import { attributes, messagingSystem, metrics } from './semantic-attributes';
 import { resolveTelemetry } from './telemetry-options';
 

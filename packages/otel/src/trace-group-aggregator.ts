@@ -13,7 +13,7 @@ import {
   type Attributes,
   type Link,
 } from '@opentelemetry/api';
-import { assertKnownKeys } from '@q/core';
+import { assertKnownKeys } from '@q/core/internal';
 import type { AggregatedTask, GroupAggregator } from '@q/server';
 import { recordFailure } from './record-failure';
 import { attributes, messagingSystem } from './semantic-attributes';
