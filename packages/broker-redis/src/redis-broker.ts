@@ -16,6 +16,7 @@ import {
   type EnqueueRequest,
   type EnqueueResult,
   type FlowControl,
+  type FlowDequeueResult,
   type FlowLimitsUpdate,
   type FlowState,
   type GroupStats,
