@@ -23,6 +23,10 @@ export const findingCodes = [
   'handler-not-found',
   /** Tasks wait while servers list the queue, and nothing is processed. */
   'backlog-stalled',
+  /** Tasks wait because the queue's rate limit (or a handler's "come back later") holds it back. */
+  'queue-rate-limited',
+  /** Tasks wait because as many tasks of the queue run as its concurrency limit allows. */
+  'queue-at-concurrency-limit',
   /** Nothing is pending because the tasks are due later. */
   'tasks-scheduled-later',
   /** The store evicts keys when full: tasks can vanish. */
