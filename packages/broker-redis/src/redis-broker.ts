@@ -10,7 +10,6 @@ import {
   type Broker,
   type DailyStats,
   type DequeueOptions,
-  type DequeueResult,
   type EnqueueManyOptions,
   type EnqueueManyResult,
   type EnqueueRequest,

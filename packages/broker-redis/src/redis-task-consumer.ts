@@ -8,7 +8,6 @@ import {
   type AggregationCheckOptions,
   type AggregationSet,
   type DequeueOptions,
-  type DequeueResult,
   type FlowDequeueResult,
   type FlowHold,
   type LeaseExtension,

@@ -140,7 +140,10 @@ describe('F1: flow control across worker processes', () => {
         }
       };
       const poller = setInterval(() => void readLog().catch(() => undefined), 100);
-      cleanup.push(async () => clearInterval(poller));
+      cleanup.push(() => {
+        clearInterval(poller);
+        return Promise.resolve();
+      });
       await enqueue(scenario, queue, 150, 5);
       await scenario.waitForDrain(150, 30_000);
       clearInterval(poller);

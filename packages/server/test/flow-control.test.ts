@@ -38,7 +38,7 @@ describe('Server against Redis: flow control', () => {
     const queue = queueName('rate-limited');
     const starts: { id: string; at: number }[] = [];
     let refused = false;
-    await server({ queues: { [queue]: 1 }, concurrency: 1 }).start(async (task) => {
+    await server({ queues: { [queue]: 1 }, concurrency: 1 }).start((task) => {
       starts.push({ id: task.id, at: Date.now() });
       if (!refused) {
         refused = true;
