@@ -36,6 +36,8 @@ local flow = redis.call("HMGET", KEYS[5], "concurrency", "rate_limit", "rate_per
 local limited = flow[1] or flow[2] or flow[4]
 local now, period, heldBy
 if limited then
+  -- Redis 3.2-4 replicate a script verbatim unless told otherwise, which refuses writes after TIME.
+  redis.replicate_commands()
   local time = redis.call("TIME")
   now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
   if flow[4] then

@@ -6,6 +6,8 @@
 -- ARGV[1]  duration, ms (positive)
 --
 -- Returns the end of the pause, Unix ms.
+-- Redis 3.2-4 replicate a script verbatim unless told otherwise, which refuses writes after TIME.
+redis.replicate_commands()
 local time = redis.call("TIME")
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local untilMs = now + tonumber(ARGV[1])
