@@ -356,9 +356,26 @@ export function checkQueuePaused(context: DiagnosisContext, queue: string): Find
 export function checkFlowLimits(context: DiagnosisContext, queue: string): Finding[] {
   const stats = context.stats.get(queue);
   const flow = context.flow.get(queue);
-  if (!stats || !flow || stats.pending === 0) return [];
+  if (!stats || !flow) return [];
   const { concurrency, rate } = flow.limits;
   const findings: Finding[] = [];
+  const goServers = context.servers
+    .map((reading) => reading.info)
+    .filter((server) => serves(server, queue) && server.lifecycle === undefined);
+  if (goServers.length > 0 && (concurrency !== undefined || rate !== undefined)) {
+    findings.push({
+      code: 'flow-limits-ignored',
+      severity: 'warning',
+      queue,
+      summary: `Queue "${queue}" has flow limits, but Go Asynq servers also serve it, and they do not obey them.`,
+      evidence: goServers.map(
+        (server) => `Server ${label(server)} publishes no @q lifecycle: a Go Asynq server`,
+      ),
+      action: `Serve "${queue}" with @q servers only, or the limits hold only for the @q servers' share of its tasks.`,
+      data: { queue, goServers: goServers.map((server) => server.id) },
+    });
+  }
+  if (stats.pending === 0) return findings;
   const counts = `Queue "${queue}": ${describeCounts(stats)}`;
   const limitCommand = `q queue limit ${queue}`;
   if (flow.pausedUntil !== undefined || (rate !== undefined && flow.startedInWindow >= rate.limit)) {

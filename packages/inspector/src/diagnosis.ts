@@ -27,6 +27,8 @@ export const findingCodes = [
   'queue-rate-limited',
   /** Tasks wait because as many tasks of the queue run as its concurrency limit allows. */
   'queue-at-concurrency-limit',
+  /** A queue with flow limits is served by Go Asynq servers, which do not obey them. */
+  'flow-limits-ignored',
   /** Nothing is pending because the tasks are due later. */
   'tasks-scheduled-later',
   /** The store evicts keys when full: tasks can vanish. */

@@ -32,8 +32,8 @@ async function enqueue(broker: RedisBroker, queue: string, count: number): Promi
   }
 }
 
-/** A running @q server that lists `queue`, as a real one publishes itself. */
-async function publishServer(broker: RedisBroker, queue: string): Promise<void> {
+/** A running @q server that lists `queue`, as a real one publishes itself (Go Asynq's has no lifecycle). */
+async function publishServer(broker: RedisBroker, queue: string, go = false): Promise<void> {
   const now = Date.now();
   await broker.writeServerState(
     {
@@ -46,7 +46,7 @@ async function publishServer(broker: RedisBroker, queue: string): Promise<void> 
       status: 'active',
       startedAt: now - 600_000,
       activeWorkerCount: 1,
-      lifecycle: { state: 'running', stateSince: now - 600_000, lastFetchAt: now - 100 },
+      ...(go ? {} : { lifecycle: { state: 'running', stateSince: now - 600_000, lastFetchAt: now - 100 } }),
     },
     [],
     60_000,
@@ -130,6 +130,20 @@ describe('queue limits', () => {
     const paused = await inspector.diagnose(queue, { stalledAfter: 1 });
     expect(paused.findings.map((finding) => finding.code)).toEqual(['queue-rate-limited']);
     expect(paused.findings[0]?.action).toMatch(/RateLimitedError/);
+  });
+
+  it('warns that Go Asynq servers serving a limited queue do not obey its limits', async () => {
+    const { broker, inspector, queue } = setup();
+    await inspector.setQueueLimits(queue, { concurrency: 5 });
+    await enqueue(broker, queue, 1);
+    await publishServer(broker, queue, true);
+    const diagnosis = await inspector.diagnose(queue);
+    const finding = diagnosis.findings.find((each) => each.code === 'flow-limits-ignored');
+    expect(finding).toMatchObject({ severity: 'warning', queue });
+    expect(finding?.evidence.join('\n')).toMatch(/Go Asynq server/);
+    await inspector.clearQueueLimits(queue);
+    const cleared = await inspector.diagnose(queue);
+    expect(cleared.findings.map((each) => each.code)).not.toContain('flow-limits-ignored');
   });
 
   it('still reports a stalled backlog when the limits do not hold it back', async () => {
