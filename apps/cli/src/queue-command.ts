@@ -261,8 +261,17 @@ interface QueueListEntry {
 
 /** The queue's limits when it has any; undefined without (or with a broker that has no flow control). */
 async function readLimits(inspector: Inspector, queue: string): Promise<QueueLimitsInfo | undefined> {
-  const info = await inspector.getQueueInfo(queue);
-  return info.limits;
+  let limits: QueueLimitsInfo;
+  try {
+    limits = await inspector.getQueueLimits(queue);
+  } catch (error) {
+    if (QError.is(error) && error.code === 'Q_BROKER' && /no flow control/.test(error.message))
+      return undefined;
+    throw error;
+  }
+  const limited =
+    limits.concurrency !== undefined || limits.rate !== undefined || limits.pausedUntil !== undefined;
+  return limited ? limits : undefined;
 }
 
 function limitCells(limits: QueueLimitsInfo | undefined): string[] {
