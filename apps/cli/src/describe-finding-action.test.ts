@@ -30,4 +30,19 @@ describe('describeFindingAction', () => {
     );
     expect(describeFindingAction({ kind: 'check-store-address' })).toMatch(/--uri, --db and --prefix/);
   });
+
+  it('gives the q queue limit command for a backlog held by flow limits', () => {
+    expect(describeFindingAction({ kind: 'change-queue-limits', queue: 'api', limit: 'rate' })).toMatch(
+      /q queue limit api --rate N\/DURATION$/,
+    );
+    expect(
+      describeFindingAction({ kind: 'change-queue-limits', queue: 'api', limit: 'concurrency' }),
+    ).toMatch(/q queue limit api --concurrency N$/);
+    expect(describeFindingAction({ kind: 'clear-queue-limits', queue: 'api' })).toMatch(
+      /q queue limit api --clear$/,
+    );
+    expect(describeFindingAction({ kind: 'none', reason: 'pause-ends-on-its-own' })).toMatch(
+      /RateLimitedError\), and the pause ends by itself/,
+    );
+  });
 });

@@ -1,5 +1,6 @@
 import { describe } from 'vitest';
 import { consumerCases } from './consumer-cases';
+import { flowControlCases } from './flow-control-cases';
 import { leaseCases } from './lease-cases';
 import { producerCases } from './producer-cases';
 import { queueAdminCases } from './queue-admin-cases';
@@ -24,5 +25,6 @@ export function testBroker(options: TestBrokerOptions): void {
     leaseCases(context);
     schedulerStoreCases(context);
     queueAdminCases(context);
+    flowControlCases(context);
   });
 }

@@ -58,6 +58,17 @@ export {
   ValidationError,
 } from './errors';
 export type { QErrorCode, QErrorOptions, ValidationIssue } from './errors';
+export { assertFlowLimitsUpdate, hasFlowControl } from './flow-control';
+export type {
+  FlowControl,
+  FlowDequeueResult,
+  FlowHold,
+  FlowHoldReason,
+  FlowLimits,
+  FlowLimitsUpdate,
+  FlowRate,
+  FlowState,
+} from './flow-control';
 export { silentLogger } from './logger';
 export type { LogFunction, Logger } from './logger';
 export type { StoredTask, TaskInfo } from './task-info';

@@ -1,8 +1,10 @@
 import {
+  hasFlowControl,
   QError,
   toMilliseconds,
   ValidationError,
   type Duration,
+  type FlowState,
   type Logger,
   type QueueAdmin,
   type QueueStats,
@@ -12,6 +14,7 @@ import { toTaskInfo } from '@q/core/internal';
 import {
   checkBacklogStalled,
   checkClockSkew,
+  checkFlowLimits,
   checkHandlerNotFound,
   checkOrphanedTasks,
   checkQueuePaused,
@@ -90,8 +93,9 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
     }
   }
 
-  const stats = await readStats(broker, scope, now());
+  const [stats, flow] = await Promise.all([readStats(broker, scope, now()), readFlow(broker, scope)]);
   const context: DiagnosisContext = {
+    flow,
     broker,
     now: now(),
     scope: [...stats.keys()],
@@ -120,8 +124,14 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
     const queueFindings: Finding[] = [];
     queueFindings.push(...checkQueueServed(context, name));
     queueFindings.push(...checkQueuePaused(context, name));
+    const limited = checkFlowLimits(context, name);
+    queueFindings.push(...limited);
     const saturated = serverFindings.saturatedQueues.has(name);
-    if (!queueFindings.some((finding) => finding.severity === 'error') && !saturated) {
+    if (
+      !queueFindings.some((finding) => finding.severity === 'error') &&
+      !saturated &&
+      limited.length === 0
+    ) {
       queueFindings.push(...checkBacklogStalled(context, name));
     }
     queueFindings.push(...(await checkHandlerNotFound(context, name)));
@@ -207,6 +217,20 @@ async function readStats(
     if (result) stats.set(queues[index]!, result);
   });
   return stats;
+}
+
+/** The flow limits of the queues that have any; empty for a broker without flow control. */
+async function readFlow(broker: QueueAdmin, queues: string[]): Promise<Map<string, FlowState>> {
+  const flow = new Map<string, FlowState>();
+  if (!hasFlowControl(broker)) return flow;
+  const states = await Promise.all(queues.map((name) => broker.flowState(name)));
+  for (const state of states) {
+    const { concurrency, rate } = state.limits;
+    if (concurrency !== undefined || rate !== undefined || state.pausedUntil !== undefined) {
+      flow.set(state.queue, state);
+    }
+  }
+  return flow;
 }
 
 function queueNotFound(queue: string, allQueues: string[], servers: ServerReading[]): Finding {

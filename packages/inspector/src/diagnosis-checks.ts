@@ -2,8 +2,9 @@
  * The checks behind `diagnose()`. Each reads the context gathered once and returns findings; none
  * throws for a problem it finds.
  */
-import type { QueueAdmin, QueueStats, StoreInfo, TaskInfo, TaskState } from '@q/core';
+import type { FlowState, QueueAdmin, QueueStats, StoreInfo, TaskInfo, TaskState } from '@q/core';
 import { describeDuration } from './describe-duration';
+import { describeFlowRate } from './queue-limits';
 import type { Finding, FindingAction } from './diagnosis';
 import { serverStateOf, type ServerInfo, type WorkerInfo } from './server-info';
 import { similarNames } from './similar-names';
@@ -38,6 +39,8 @@ export interface DiagnosisContext {
   /** The queue asked about, when one was. */
   queueFilter: string | undefined;
   secondReading?: { stats: Map<string, QueueStats>; elapsed: number };
+  /** Flow limits of the queues that have any (brokers with flow control). */
+  flow: Map<string, FlowState>;
   listTasks(queue: string, state: TaskState, pageSize: number): Promise<TaskInfo[]>;
 }
 
@@ -361,6 +364,97 @@ export function checkQueuePaused(context: DiagnosisContext, queue: string): Find
       data: { queue, pending: stats.pending },
     },
   ];
+}
+
+/**
+ * A backlog held back by the queue's own flow limits: reported as such (info: the limits work as set),
+ * and not as a stalled queue.
+ */
+export function checkFlowLimits(context: DiagnosisContext, queue: string): Finding[] {
+  const stats = context.stats.get(queue);
+  const flow = context.flow.get(queue);
+  if (!stats || !flow) return [];
+  const { concurrency, rate } = flow.limits;
+  const findings: Finding[] = [];
+  const goServers = context.servers
+    .map((reading) => reading.info)
+    .filter((server) => serves(server, queue) && server.lifecycle === undefined);
+  if (goServers.length > 0 && (concurrency !== undefined || rate !== undefined)) {
+    findings.push({
+      code: 'flow-limits-ignored',
+      severity: 'warning',
+      queue,
+      summary: `Queue "${queue}" has flow limits, but Go Asynq servers also serve it, and they do not obey them.`,
+      evidence: goServers.map(
+        (server) => `Server ${label(server)} publishes no @q lifecycle: a Go Asynq server`,
+      ),
+      actions: [
+        {
+          kind: 'serve-with-q-servers-only',
+          queue,
+          servers: goServers.map((server) => server.id),
+        },
+      ],
+      data: { queue, goServers: goServers.map((server) => server.id) },
+    });
+  }
+  if (stats.pending === 0) return findings;
+  const counts = `Queue "${queue}": ${describeCounts(stats)}`;
+  if (flow.pausedUntil !== undefined || (rate !== undefined && flow.startedInWindow >= rate.limit)) {
+    const evidence = [counts];
+    if (rate !== undefined) {
+      evidence.push(
+        `Rate limit ${describeFlowRate(rate)}: ${flow.startedInWindow} started in the last ${describeDuration(rate.period)}`,
+      );
+    }
+    if (flow.pausedUntil !== undefined) {
+      evidence.push(
+        `A handler said "rate limited, come back later": the queue waits until ${new Date(flow.pausedUntil).toISOString()} (${describeDuration(flow.pausedUntil - flow.timestamp)} from now)`,
+      );
+    }
+    findings.push({
+      code: 'queue-rate-limited',
+      severity: 'info',
+      queue,
+      summary: `Tasks of "${queue}" wait on the queue's rate limit, not on a stalled server.`,
+      evidence,
+      actions:
+        rate !== undefined
+          ? [
+              { kind: 'change-queue-limits', queue, limit: 'rate' },
+              { kind: 'clear-queue-limits', queue },
+            ]
+          : [
+              { kind: 'none', reason: 'pause-ends-on-its-own' },
+              { kind: 'clear-queue-limits', queue },
+            ],
+      data: {
+        queue,
+        pending: stats.pending,
+        rate,
+        startedInWindow: flow.startedInWindow,
+        pausedUntil: flow.pausedUntil,
+      },
+    });
+  }
+  if (concurrency !== undefined && flow.running >= concurrency) {
+    findings.push({
+      code: 'queue-at-concurrency-limit',
+      severity: 'info',
+      queue,
+      summary: `Tasks of "${queue}" wait for one of its ${concurrency} concurrency slots (${flow.running} running across all servers).`,
+      evidence: [
+        counts,
+        `Concurrency limit ${concurrency}: ${flow.running} tasks of the queue are leased now`,
+      ],
+      actions: [
+        { kind: 'change-queue-limits', queue, limit: 'concurrency' },
+        { kind: 'clear-queue-limits', queue },
+      ],
+      data: { queue, pending: stats.pending, concurrency, running: flow.running },
+    });
+  }
+  return findings;
 }
 
 export function checkBacklogStalled(context: DiagnosisContext, queue: string): Finding[] {

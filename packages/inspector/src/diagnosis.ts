@@ -23,6 +23,12 @@ export const findingCodes = [
   'handler-not-found',
   /** Tasks wait while servers list the queue, and nothing is processed. */
   'backlog-stalled',
+  /** Tasks wait because the queue's rate limit (or a handler's "come back later") holds it back. */
+  'queue-rate-limited',
+  /** Tasks wait because as many tasks of the queue run as its concurrency limit allows. */
+  'queue-at-concurrency-limit',
+  /** A queue with flow limits is served by Go Asynq servers, which do not obey them. */
+  'flow-limits-ignored',
   /** Nothing is pending because the tasks are due later. */
   'tasks-scheduled-later',
   /** The store evicts keys when full: tasks can vanish. */
@@ -87,11 +93,18 @@ export type FindingAction =
   | { kind: 'add-store-memory' }
   /** Synchronise the clocks of these hosts (NTP: chrony, systemd-timesyncd). */
   | { kind: 'synchronise-clocks'; hosts: string[]; leaseMs: number }
+  /** Raise the queue's flow limit (`concurrency` or `rate`) to let more through, if the limit is not needed. */
+  | { kind: 'change-queue-limits'; queue: string; limit: 'concurrency' | 'rate' }
+  /** Remove the queue's flow limits and any pause a handler asked for. */
+  | { kind: 'clear-queue-limits'; queue: string }
+  /** Serve the queue with @q servers only: these Go Asynq servers do not obey its flow limits. */
+  | { kind: 'serve-with-q-servers-only'; queue: string; servers: string[] }
   /**
-   * Nothing to do: a running server recovers the tasks on its own (`recovers-on-its-own`), or the tasks
-   * wait for the time they were given (`as-scheduled`).
+   * Nothing to do: a running server recovers the tasks on its own (`recovers-on-its-own`), the tasks
+   * wait for the time they were given (`as-scheduled`), or a pause a handler asked for ends by itself
+   * (`pause-ends-on-its-own`).
    */
-  | { kind: 'none'; reason: 'recovers-on-its-own' | 'as-scheduled' };
+  | { kind: 'none'; reason: 'recovers-on-its-own' | 'as-scheduled' | 'pause-ends-on-its-own' };
 
 export interface Finding {
   code: FindingCode;

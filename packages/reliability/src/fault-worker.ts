@@ -49,6 +49,7 @@ async function handle(task: Task, context: TaskContext): Promise<void> {
       reject(new Error('aborted'));
     });
   });
+  if (config.recordEnds) await ledger.recordEnd(task.id, { pid: process.pid, at: Date.now() });
 }
 
 if (config.memoryReportInterval) {

@@ -51,6 +51,19 @@ export interface QueueSummary {
   failedTotal: number;
   paused: boolean;
   timestamp: string;
+  /** Flow limits every @q server obeys, when the queue has any. */
+  limits?: QueueLimitsSummary;
+}
+
+export interface QueueLimitsSummary {
+  concurrency?: number;
+  /** At most `limit` tasks started per `period` ms. */
+  rate?: { limit: number; period: number };
+  /** Tasks of the queue leased now, on every server. */
+  running: number;
+  startedInWindow: number;
+  /** Until when a handler's RateLimitedError holds the queue back. */
+  pausedUntil?: string;
 }
 
 export interface DailyCount {

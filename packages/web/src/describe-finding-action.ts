@@ -54,7 +54,18 @@ export function describeFindingAction(action: FindingAction): string {
       return "Raise Redis's maxmemory, or make room (below).";
     case 'synchronise-clocks':
       return `Synchronise the clocks of ${action.hosts.join(', ')} (chrony or systemd-timesyncd): a skew over the lease (${action.leaseMs / 1000}s by default for @q servers) makes servers recover tasks that are still running, and scheduled tasks run early or late.`;
+    case 'change-queue-limits':
+      return action.limit === 'rate'
+        ? `This is the rate limit at work; to let more through, raise it (q queue limit ${action.queue} --rate N/DURATION).`
+        : `This is the concurrency limit at work; to run more at once, raise it (q queue limit ${action.queue} --concurrency N).`;
+    case 'clear-queue-limits':
+      return `Or remove the queue's limits and any pause a handler asked for (q queue limit ${action.queue} --clear).`;
+    case 'serve-with-q-servers-only':
+      return `Serve "${action.queue}" with @q servers only (not ${action.servers.join(', ')}): Go Asynq servers do not obey its limits.`;
     case 'none':
+      if (action.reason === 'pause-ends-on-its-own') {
+        return 'Nothing to do: a handler asked the queue to wait (RateLimitedError), and the pause ends by itself.';
+      }
       return action.reason === 'recovers-on-its-own'
         ? 'Nothing to do: a running server of this queue recovers them (retrying each), unless they stay.'
         : 'Nothing to fix if that is intended.';

@@ -63,7 +63,13 @@ function hexDump(bytes: Uint8Array): string {
 }
 
 export function queueSummary(info: QueueInfo): QueueSummary {
-  return { ...info, timestamp: info.timestamp.toISOString() };
+  const { limits, ...counts } = info;
+  const summary: QueueSummary = { ...counts, timestamp: info.timestamp.toISOString() };
+  if (limits) {
+    const { timestamp: _readAt, pausedUntil, ...rest } = limits;
+    summary.limits = { ...rest, ...(pausedUntil ? { pausedUntil: pausedUntil.toISOString() } : {}) };
+  }
+  return summary;
 }
 
 export function taskSummary(task: TaskInfo, previewBytes: number): TaskSummary {

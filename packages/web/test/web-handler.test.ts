@@ -106,6 +106,23 @@ describe('mounted in node:http', () => {
     expect(groups).toEqual([{ group: 'user42', size: 2 }]);
   });
 
+  it("shows a queue's flow limits, and none for a queue without", async () => {
+    await store.inspector.setQueueLimits('critical', { concurrency: 4, rate: '10/s' });
+    try {
+      const { queue } = await getJson<QueueResponse>(dashboard.url, '/api/queues/critical');
+      expect(queue.limits).toEqual({
+        concurrency: 4,
+        rate: { limit: 10, period: 1000 },
+        running: 0,
+        startedInWindow: 0,
+      });
+      const { queue: emails } = await getJson<QueueResponse>(dashboard.url, '/api/queues/emails');
+      expect(emails.limits).toBeUndefined();
+    } finally {
+      await store.inspector.clearQueueLimits('critical');
+    }
+  });
+
   it('pages through the tasks of a state, aggregating ones by group', async () => {
     const first = await getJson<TasksResponse>(
       dashboard.url,
