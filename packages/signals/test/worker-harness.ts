@@ -128,8 +128,11 @@ export function spawnWorker(config: WorkerConfig, options: SpawnOptions = {}): W
     exited,
     send: (signal) => {
       const target = options.signalTarget ? options.signalTarget(child) : child.pid!;
+      // Read before the signal goes: the worker can act on it and log before this process runs again, so
+      // a time read after kill() may come after the worker's own lines about the signal.
+      const sentAt = Date.now();
       process.kill(target, signal);
-      return Date.now();
+      return sentAt;
     },
     waitForLine,
     count: (predicate) => lines.filter(predicate).length,
