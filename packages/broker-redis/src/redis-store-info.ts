@@ -76,12 +76,12 @@ export async function readQueueLocation(
   pendingKey: string,
 ): Promise<QueueLocation> {
   const slot = keySlot(pendingKey);
-  if (!(connection instanceof Cluster)) return { keySlot: slot, nodes: [] };
+  if (!(connection instanceof Cluster)) return { partition: slot, nodes: [] };
   const ranges = (await connection.cluster('SLOTS')) as SlotRange[];
   const range = ranges.find(([start, end]) => slot >= start && slot <= end);
   const nodes = (range?.slice(2) ?? []) as [string, number, string?][];
   return {
-    keySlot: slot,
+    partition: slot,
     nodes: nodes.map(([host, port, id]) => ({ id: id ?? '', address: `${host}:${port}` })),
   };
 }
