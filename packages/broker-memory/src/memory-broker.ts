@@ -530,7 +530,7 @@ class InMemoryBroker implements MemoryBroker {
         let pushed = 0;
         for (const record of due) {
           queue.detach(record);
-          if (record.message.groupKey) {
+          if (record.joinedGroup === true && record.message.groupKey) {
             queue.addToGroup(record, now);
           } else {
             record.state = 'pending';

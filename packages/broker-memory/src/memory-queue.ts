@@ -22,6 +22,8 @@ export interface TaskRecord {
   archivedAt?: number;
   /** Aggregating tasks: when they joined their group. */
   groupedAt?: number;
+  /** Whether the task ever joined its group: only then does the forwarder return it there. */
+  joinedGroup?: boolean;
 }
 
 export interface AggregationSetRecord {
@@ -103,6 +105,7 @@ export class MemoryQueue {
     this.groups.set(name, group);
     record.state = 'aggregating';
     record.groupedAt = now;
+    record.joinedGroup = true;
   }
 
   count(day: string, failed: boolean): void {

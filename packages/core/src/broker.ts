@@ -218,7 +218,11 @@ export interface TaskConsumer {
    * crash), for the recoverer to retry or archive.
    */
   listLeaseExpired(queues: readonly string[], cutoff: number): Promise<TaskMessage[]>;
-  /** Moves due scheduled and retry tasks to pending (or to their group). Returns how many moved. */
+  /**
+   * Moves due scheduled and retry tasks to pending, or back to their group when they were in one (a
+   * grouped task run by hand and retried); a task scheduled with a group does not join it, as in Asynq.
+   * Returns how many moved.
+   */
   forward(queues: readonly string[], now: number): Promise<number>;
   /** Deletes completed tasks whose retention ended before `now`, at most `batchSize`. */
   deleteExpiredCompleted(queue: string, now: number, batchSize: number): Promise<number>;
