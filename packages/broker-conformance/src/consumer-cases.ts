@@ -140,7 +140,11 @@ export function consumerCases(context: SuiteContext): void {
       await broker.enqueue({ message });
       await broker.runTask(context.queue(), message.id);
       const [taken] = (await broker.dequeue([context.queue()], { count: 1, ...lease })).tasks;
-      await broker.retry(taken!.message, { processAt: Date.now() - 1000, errorMessage: 'x', isFailure: true });
+      await broker.retry(taken!.message, {
+        processAt: Date.now() - 1000,
+        errorMessage: 'x',
+        isFailure: true,
+      });
       expect(await broker.forward([context.queue()], Date.now())).toBe(1);
       expect((await broker.getTask(context.queue(), message.id)).state).toBe('aggregating');
       expect(await broker.listGroupStats(context.queue())).toEqual([{ group: 'g', size: 1 }]);
@@ -152,7 +156,11 @@ export function consumerCases(context: SuiteContext): void {
       for (const message of messages) await broker.enqueue({ message });
       await broker.dequeue([context.queue()], { count: 3, ...lease });
       await broker.done(messages[0]!);
-      await broker.retry(messages[1]!, { processAt: Date.now() + 60_000, errorMessage: 'x', isFailure: true });
+      await broker.retry(messages[1]!, {
+        processAt: Date.now() + 60_000,
+        errorMessage: 'x',
+        isFailure: true,
+      });
       await broker.archive(messages[2]!, 'y');
       const stats = await broker.queueStats(context.queue(), Date.now());
       expect(stats).toMatchObject({ processedToday: 3, failedToday: 2, processedTotal: 3, failedTotal: 2 });

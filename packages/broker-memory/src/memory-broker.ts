@@ -143,7 +143,8 @@ function assertState(state: unknown): asserts state is ListableState {
 }
 
 function requireGroup(group: string | undefined): string {
-  if (!group) throw invalid('group', 'Tasks in the aggregating state belong to a group; pass the group name.');
+  if (!group)
+    throw invalid('group', 'Tasks in the aggregating state belong to a group; pass the group name.');
   return group;
 }
 
@@ -279,13 +280,10 @@ class InMemoryBroker implements MemoryBroker {
       for (const plan of plans) this.write(plan, now);
       return plans.map((plan) => ({ ok: true, result: plan.result }));
     }
-    return refusals.map(
-      (refusal): EnqueueManyResult => ({
-        ok: false,
-        error:
-          refusal ?? new BatchAbortedError(firstRefused, 'requests', { cause: refusals[firstRefused] }),
-      }),
-    );
+    return refusals.map((refusal): EnqueueManyResult => ({
+      ok: false,
+      error: refusal ?? new BatchAbortedError(firstRefused, 'requests', { cause: refusals[firstRefused] }),
+    }));
   }
 
   /** Validates a request and decides where it goes; changes nothing. */
@@ -1035,7 +1033,10 @@ class InMemoryBroker implements MemoryBroker {
   }
 
   /** The task's record when it is leased under `fence`; throws `LeaseLostError` otherwise. */
-  private leased(message: TaskMessage, fence: LeaseFence | undefined): { queue: MemoryQueue; record: TaskRecord } {
+  private leased(
+    message: TaskMessage,
+    fence: LeaseFence | undefined,
+  ): { queue: MemoryQueue; record: TaskRecord } {
     const queue = this.queues.get(message.queue);
     const record = queue?.tasks.get(message.id);
     if (

@@ -12,9 +12,12 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
-/** The real clock: `Date.now` and the runtime's own timers. */
+/**
+ * The real clock: `Date.now()` and the runtime's own timers, looked up at each call (so that a test
+ * framework's fake timers apply to it too).
+ */
 export const systemClock: Clock = {
-  now: Date.now,
+  now: () => Date.now(),
   setTimeout: (callback, delay) => setTimeout(callback, delay),
   clearTimeout: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
 };

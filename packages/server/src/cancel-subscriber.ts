@@ -1,8 +1,8 @@
-import type { Logger } from '@q/core';
+import type { Clock, Logger } from '@q/core';
 import { Backoff } from './backoff';
 import type { BrokerReachability } from './broker-reachability';
 import type { ServerBroker } from './server-options';
-import { sleep, withTimeout } from './timing';
+import { delay, sleep, withTimeout } from './timing';
 
 /**
  * Listens for cancel requests (Go Asynq's `asynq:cancel` channel) and hands each task id to `onCancel`.
@@ -18,17 +18,15 @@ export class CancelSubscriber {
     private readonly onCancel: (taskId: string) => void,
     private readonly logger: Logger,
     private readonly reachability: BrokerReachability,
+    private readonly clock: Clock,
   ) {}
 
   /** Starts subscribing; resolves once subscribed, or after `wait` ms while it keeps trying. */
   async start(wait: number): Promise<void> {
     this.subscribing ??= this.subscribe();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.subscribing,
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, wait))),
-    ]);
-    clearTimeout(timer);
+    const waited = delay(this.clock, wait);
+    await Promise.race([this.subscribing, waited.done]);
+    waited.cancel();
   }
 
   /** Unsubscribes; gives up after `timeout` ms. */
@@ -38,7 +36,7 @@ export class CancelSubscriber {
     this.unsubscribe = undefined;
     if (!unsubscribe) return;
     try {
-      await withTimeout(unsubscribe(), timeout, 'unsubscribe from cancel requests');
+      await withTimeout(this.clock, unsubscribe(), timeout, 'unsubscribe from cancel requests');
     } catch (error) {
       this.logger.warn(
         { error: error instanceof Error ? error.message : String(error) },
@@ -53,6 +51,7 @@ export class CancelSubscriber {
     while (!signal.aborted) {
       try {
         const unsubscribe = await withTimeout(
+          this.clock,
           this.broker.subscribeCancel((taskId) => this.onCancel(taskId)),
           10_000,
           'subscribeCancel',
@@ -73,7 +72,7 @@ export class CancelSubscriber {
             'could not subscribe to cancel requests; retrying',
           );
         }
-        await sleep(wait, signal);
+        await sleep(this.clock, wait, signal);
       }
     }
   }

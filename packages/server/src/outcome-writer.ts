@@ -35,7 +35,7 @@ export class OutcomeWriter {
     const { broker, logger } = this.options;
     const written = await this.write(entry, 'done', () =>
       message.retentionSeconds > 0
-        ? broker.markComplete(message, Date.now(), fence)
+        ? broker.markComplete(message, this.options.clock.now(), fence)
         : broker.done(message, fence),
     );
     if (written) logger.debug({ taskId: message.id, type: message.type, queue: message.queue }, 'task done');
@@ -53,7 +53,11 @@ export class OutcomeWriter {
       error: errorMessageOf(error),
     };
     if (onError) this.callOnError(onError, error, task, fields);
-    const outcome = decideFailure({ error, task, message, now: Date.now() }, this.options, logger);
+    const outcome = decideFailure(
+      { error, task, message, now: this.options.clock.now() },
+      this.options,
+      logger,
+    );
     switch (outcome.kind) {
       case 'revoke':
         if (await this.write(entry, 'done', () => broker.done(message, fence))) {
@@ -104,12 +108,12 @@ export class OutcomeWriter {
    * Returns whether the broker took it.
    */
   private async write(entry: ActiveTask, operation: string, call: () => Promise<void>): Promise<boolean> {
-    const { logger } = this.options;
+    const { clock, logger } = this.options;
     let backoff: Backoff | undefined;
     try {
       for (let attempt = 0; ; attempt += 1) {
         if (entry.leaseLost) return false;
-        const remaining = entry.leaseExpiresAt - Date.now();
+        const remaining = entry.leaseExpiresAt - clock.now();
         if (remaining <= 0) {
           logger.warn(
             this.fields(entry, operation),
@@ -129,7 +133,7 @@ export class OutcomeWriter {
         const settlement =
           attempt === 0
             ? await this.settleOrInterrupt(entry, attemptWrite)
-            : await settleWithin(attemptWrite, remaining, this.closing);
+            : await settleWithin(clock, attemptWrite, remaining, this.closing);
         if (settlement.status === 'fulfilled') {
           this.reachability.succeeded();
           return true;
@@ -169,7 +173,7 @@ export class OutcomeWriter {
           );
         }
         backoff ??= new Backoff(100, 1000);
-        await sleep(backoff.next(), this.closing);
+        await sleep(clock, backoff.next(), this.closing);
       }
     } finally {
       entry.released = true;
