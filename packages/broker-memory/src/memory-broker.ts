@@ -53,21 +53,23 @@ import {
 } from '@q/core';
 import { MemoryQueue, compareText, copyMessage, utcDate, type TaskRecord } from './memory-queue';
 
-export interface MemoryBrokerOptions {
+export interface MemoryBrokerOptions<TClock extends Clock = Clock> {
   /**
    * Where the broker reads the time and sets its timers (lease ends, retry and schedule times, unique
    * locks, the timeout of `waitForTasks`). Pass a `createManualClock()` to move time by hand in tests,
    * and give the same clock to the `Server`.
    * @default systemClock (the real time)
    */
-  clock?: Clock;
+  clock?: TClock;
 }
 
 /** The memory broker: a `Broker`, plus the clock it runs on. */
-export interface MemoryBroker extends Broker {
+export interface MemoryBroker<TClock extends Clock = Clock> extends Broker {
   readonly name: 'memory';
   /** The clock the broker reads; pass it to a `Server` (`clock`) and a `Client` (`now: clock.now`). */
-  readonly clock: Clock;
+  readonly clock: TClock;
+  /** The broker's clock and what it holds; the memory broker never evicts. */
+  storeInfo(): Promise<StoreInfo>;
 }
 
 /** Asynq's limits, kept so that tests see what production does. */
@@ -101,7 +103,9 @@ interface PlannedEnqueue {
 }
 
 /** Creates a broker that keeps everything in this process; nothing survives `close()` or the process. */
-export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
+export function createMemoryBroker<TClock extends Clock = Clock>(
+  options: MemoryBrokerOptions<TClock> = {},
+): MemoryBroker<TClock> {
   if (typeof options !== 'object' || options === null) {
     throw invalid('options', 'createMemoryBroker(options): options must be an object, e.g. { clock }.');
   }
@@ -112,7 +116,7 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBro
       `Unknown memory broker option "${unknown[0]}"; the only option is clock.`,
     );
   }
-  const clock = options.clock ?? systemClock;
+  const clock = (options.clock ?? systemClock) as TClock;
   if (
     typeof clock.now !== 'function' ||
     typeof clock.setTimeout !== 'function' ||
@@ -120,7 +124,7 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBro
   ) {
     throw invalid('options.clock', 'clock must have now(), setTimeout() and clearTimeout(), as systemClock.');
   }
-  return new InMemoryBroker(clock);
+  return new InMemoryBroker<TClock>(clock);
 }
 
 function invalid(path: string, message: string): ValidationError {
@@ -176,7 +180,7 @@ function assertMessage(message: TaskMessage): void {
 
 const toUnixSeconds = (time: number): number => Math.floor(time / 1000);
 
-class InMemoryBroker implements MemoryBroker {
+class InMemoryBroker<TClock extends Clock> implements MemoryBroker<TClock> {
   readonly contractVersion = brokerContractVersion;
   readonly name = 'memory' as const;
   private readonly queues = new Map<string, MemoryQueue>();
@@ -190,7 +194,7 @@ class InMemoryBroker implements MemoryBroker {
   private readonly cancelListeners = new Set<(taskId: string) => void>();
   private closed = false;
 
-  constructor(readonly clock: Clock) {}
+  constructor(readonly clock: TClock) {}
 
   ping(): Promise<void> {
     return this.run('ping', () => undefined);

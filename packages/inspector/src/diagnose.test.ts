@@ -1,4 +1,4 @@
-import type { MemoryBroker } from '@q/broker-memory';
+import type { ManualClock, MemoryBroker } from '@q/broker-memory';
 import type { QueueAdmin, ServerSnapshot, StoreInfo } from '@q/core';
 import { describe, expect, it } from 'vitest';
 import { addTasks, createScenario, now, publishServer } from '../test/memory-scenario';
@@ -10,13 +10,13 @@ const codes = (diagnosis: Diagnosis): string[] => diagnosis.findings.map((findin
 const running = { state: 'running', stateSince: now - 60_000, lastFetchAt: now - 500, overdueTaskIds: [] };
 
 /** The memory broker on a clock standing at `now`; each test builds its situation through the roles. */
-function memoryBroker(): MemoryBroker {
+function memoryBroker(): MemoryBroker<ManualClock> {
   return createScenario().broker;
 }
 
 /** Reads what a store other than the memory broker would report (Redis' eviction policy, say). */
-function withOverrides(broker: MemoryBroker, overrides: Partial<QueueAdmin>): QueueAdmin {
-  return Object.assign(Object.create(broker) as MemoryBroker, overrides);
+function withOverrides(broker: MemoryBroker<ManualClock>, overrides: Partial<QueueAdmin>): QueueAdmin {
+  return Object.assign(Object.create(broker) as MemoryBroker<ManualClock>, overrides);
 }
 
 function inspectorFor(broker: QueueAdmin & { clock?: MemoryBroker['clock'] }): Inspector {

@@ -11,7 +11,7 @@ import { taskMessage } from './populate-queue';
 export const now = Date.UTC(2026, 10, 26, 12, 0, 0);
 
 export interface Scenario {
-  broker: MemoryBroker;
+  broker: MemoryBroker<ManualClock>;
   clock: ManualClock;
   inspector: Inspector;
 }

@@ -20,7 +20,7 @@ export type RecordedOutcome =
   | { kind: 'retry'; id: string; options: RetryOptions }
   | { kind: 'archive'; id: string; errorMessage: string };
 
-export interface TestBroker extends MemoryBroker {
+export interface TestBroker extends MemoryBroker<ManualClock> {
   readonly clock: ManualClock;
   /** Outcomes the memory broker accepted, in order. */
   readonly outcomes: RecordedOutcome[];
