@@ -117,8 +117,8 @@ export function createManualClock(options: ManualClockOptions = {}): ManualClock
     clearTimeout(handle) {
       timers.delete(handle as ManualTimer);
     },
-    advance: (duration) => advanceTo(current + toMilliseconds(duration, 'advance(duration)')),
-    advanceTo: (time) => advanceTo(toTime(time, 'advanceTo(time)')),
+    advance: async (duration) => advanceTo(current + toMilliseconds(duration, 'advance(duration)')),
+    advanceTo: async (time) => advanceTo(toTime(time, 'advanceTo(time)')),
     async advanceUntil(condition, untilOptions = {}) {
       const limit = toMilliseconds(untilOptions.limit ?? '1h', 'advanceUntil({ limit })');
       const deadline = current + limit;
