@@ -225,7 +225,8 @@ class InMemoryBroker<TClock extends Clock> implements MemoryBroker<TClock> {
     options: EnqueueManyOptions = {},
   ): Promise<EnqueueManyResult[]> {
     return this.run('enqueueMany', () => {
-      if (!Array.isArray(requests)) {
+      const given: unknown = requests;
+      if (!Array.isArray(given)) {
         throw invalid('requests', 'enqueueMany takes an array of enqueue requests.');
       }
       const now = this.clock.now();

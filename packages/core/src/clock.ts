@@ -4,12 +4,12 @@
  * time forward instead of waiting for it.
  */
 export interface Clock {
-  /** The current time, Unix milliseconds. */
-  now(): number;
+  /** The current time, Unix milliseconds. Safe to pass on detached (`now: clock.now`). */
+  readonly now: () => number;
   /** Calls `callback` once, `delay` milliseconds from now. Returns a handle for `clearTimeout`. */
-  setTimeout(callback: () => void, delay: number): unknown;
+  readonly setTimeout: (callback: () => void, delay: number) => unknown;
   /** Cancels a timer of this clock; a handle that already fired or was cleared is ignored. */
-  clearTimeout(handle: unknown): void;
+  readonly clearTimeout: (handle: unknown) => void;
 }
 
 /**

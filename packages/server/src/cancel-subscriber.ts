@@ -4,6 +4,15 @@ import type { BrokerReachability } from './broker-reachability';
 import type { ServerBroker } from './server-options';
 import { delay, sleep, withTimeout } from './timing';
 
+export interface CancelSubscriberOptions {
+  broker: ServerBroker;
+  /** Called with the id of every task whose cancellation is requested. */
+  onCancel: (taskId: string) => void;
+  logger: Logger;
+  reachability: BrokerReachability;
+  clock: Clock;
+}
+
 /**
  * Listens for cancel requests (Go Asynq's `asynq:cancel` channel) and hands each task id to `onCancel`.
  * Subscribing is retried in the background with backoff while the broker is unreachable.
@@ -13,13 +22,19 @@ export class CancelSubscriber {
   private unsubscribe: (() => Promise<void>) | undefined;
   private subscribing: Promise<void> | undefined;
 
-  constructor(
-    private readonly broker: ServerBroker,
-    private readonly onCancel: (taskId: string) => void,
-    private readonly logger: Logger,
-    private readonly reachability: BrokerReachability,
-    private readonly clock: Clock,
-  ) {}
+  private readonly broker: ServerBroker;
+  private readonly onCancel: (taskId: string) => void;
+  private readonly logger: Logger;
+  private readonly reachability: BrokerReachability;
+  private readonly clock: Clock;
+
+  constructor(options: CancelSubscriberOptions) {
+    this.broker = options.broker;
+    this.onCancel = options.onCancel;
+    this.logger = options.logger;
+    this.reachability = options.reachability;
+    this.clock = options.clock;
+  }
 
   /** Starts subscribing; resolves once subscribed, or after `wait` ms while it keeps trying. */
   async start(wait: number): Promise<void> {

@@ -314,15 +314,15 @@ export class Server extends EventEmitter<ServerEvents> {
         ),
       );
     }
-    this.cancelSubscriber = new CancelSubscriber(
-      options.broker,
-      (taskId) => {
+    this.cancelSubscriber = new CancelSubscriber({
+      broker: options.broker,
+      onCancel: (taskId) => {
         if (processor.cancel(taskId)) logger.info({ taskId }, 'cancelled a running task on request');
       },
       logger,
       reachability,
-      options.clock,
-    );
+      clock: options.clock,
+    });
 
     this.setState('running');
     logger.info(

@@ -99,20 +99,20 @@ export function createTestBroker(clock: ManualClock = createManualClock()): Test
   };
   const extras = {
     clock,
-    restore(): void {
+    restore: (): void => {
       state.unreachable = false;
       state.hanging = false;
       for (const release of [...hangers]) release();
       hangers.clear();
     },
-    add(message: TaskMessage): TaskMessage {
+    add: (message: TaskMessage): TaskMessage => {
       void inner.enqueue({ message });
       return message;
     },
-    cancel(taskId: string): void {
+    cancel: (taskId: string): void => {
       void inner.publishCancel(taskId);
     },
-    stealLease(message: TaskMessage): void {
+    stealLease: (message: TaskMessage): void => {
       void inner.retry(message, {
         processAt: clock.now() + 3_600_000,
         errorMessage: 'task lease expired',
