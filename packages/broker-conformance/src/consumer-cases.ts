@@ -61,6 +61,20 @@ export function consumerCases(context: SuiteContext): void {
       await expect(broker.getTask(context.queue(), message.id)).rejects.toBeInstanceOf(TaskNotFoundError);
     });
 
+    it('deletes expired completed tasks a batch at a time, the earliest expired first', async () => {
+      const broker = context.broker();
+      const messages = [60, 120, 180].map((retentionSeconds) => context.message({ retentionSeconds }));
+      for (const message of messages) await broker.enqueue({ message });
+      const { tasks } = await broker.dequeue([context.queue()], { count: 3, ...lease });
+      const completedAt = Date.now();
+      for (const task of tasks) await broker.markComplete(task.message, completedAt);
+      const later = completedAt + 600_000;
+      expect(await broker.deleteExpiredCompleted(context.queue(), later, 2)).toBe(2);
+      const left = await broker.listTasks(context.queue(), 'completed', {});
+      expect(left.map((task) => task.message.id)).toEqual([messages[2]!.id]);
+      expect(await broker.deleteExpiredCompleted(context.queue(), later, 2)).toBe(1);
+    });
+
     it('retries a failed task later, spending a retry only for a failure', async () => {
       const broker = context.broker();
       const message = context.message();
