@@ -309,7 +309,7 @@ export class MemoryQueueAdmin implements Omit<QueueAdmin, 'schedulerHistory'> {
       return {
         time: this.store.clock.now(),
         version: 'memory 1',
-        mode: 'memory',
+        mode: 'in-process',
         evictionPolicy: 'noeviction',
         maxMemory: 0,
         usedMemory,

@@ -370,10 +370,10 @@ export interface StoreInfo {
   /** Product and version, as the store reports them. */
   version: string;
   /**
-   * How the store is deployed, in the broker's words: one node (`standalone`), data split over
-   * partitions (`cluster`), replicas behind a failover monitor (`sentinel`), or in-process (`memory`).
+   * How the store is deployed: one node (`standalone`), data split over several nodes (`partitioned`),
+   * a primary with replicas and automatic failover (`replicated`), or inside this process (`in-process`).
    */
-  mode: string;
+  mode: 'standalone' | 'partitioned' | 'replicated' | 'in-process';
   /**
    * What the store does when it is full (`noeviction` refuses writes; other policies drop data); absent
    * when the store does not say. Any policy but `noeviction` can silently drop tasks.
