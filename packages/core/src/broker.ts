@@ -440,7 +440,7 @@ export const brokerContractVersion = 1;
 export interface Broker extends TaskProducer, TaskConsumer, GroupStore, SchedulerStore, QueueAdmin {
   /** The version of the contract this broker implements: `brokerContractVersion` when it was built. */
   readonly contractVersion: typeof brokerContractVersion;
-  /** A short name for logs, e.g. `redis`. */
+  /** A short name for logs, e.g. `memory`. */
   readonly name: string;
   /** Reachability, for health checks: resolves when the store answers, throws when it does not. */
   ping(): Promise<void>;
