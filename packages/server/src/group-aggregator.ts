@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   type Duration,
-  type GroupStore,
   type TaskMessage,
   ValidationError,
   assertKnownKeys,
@@ -13,7 +12,7 @@ import {
 } from '@q/core';
 import type { BrokerReachability } from './broker-reachability';
 import type { Task } from './handler';
-import type { ResolvedServerOptions, ServerBroker } from './server-options';
+import type { AggregatingBroker, ResolvedServerOptions } from './server-options';
 import { taskFromMessageLenient } from './task-from-message';
 import { withTimeout } from './timing';
 
@@ -101,7 +100,7 @@ export function createGroupAggregation(
 ) {
   const { clock, logger, codec } = options;
   // resolveServerOptions refuses a group aggregator with a broker that is not a GroupStore.
-  const broker = options.broker as ServerBroker & GroupStore;
+  const broker = options.broker as AggregatingBroker;
   const aggregator = options.groupAggregator;
   const queues = Object.keys(options.queues);
 

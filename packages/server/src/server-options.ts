@@ -33,6 +33,9 @@ export type ServerBroker = TaskConsumer &
   Partial<Pick<TaskProducer, 'enqueue'>> &
   Partial<Pick<QueueAdmin, 'queueStats' | 'storeInfo'>> & { ping?(): Promise<void> };
 
+/** A `ServerBroker` that a group aggregator can use: `resolveServerOptions` checks it is one. */
+export type AggregatingBroker = ServerBroker & GroupStore;
+
 /** Decides how long to wait before the next attempt. Return milliseconds or a duration string. */
 export type RetryDelayFunction = (retried: number, error: Error, task: Task) => Duration;
 
