@@ -46,8 +46,8 @@ import { RedisTaskConsumer } from './redis-task-consumer';
 import { RedisTaskProducer } from './redis-task-producer';
 
 export class RedisBroker implements Broker {
-  readonly contractVersion = brokerContractVersion;
   readonly name = 'redis';
+  readonly contractVersion = brokerContractVersion;
   private readonly producer: RedisTaskProducer;
   private readonly consumer: RedisTaskConsumer;
   private readonly schedulerStore: RedisSchedulerStore;
