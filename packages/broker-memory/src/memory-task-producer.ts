@@ -149,6 +149,8 @@ export class MemoryTaskProducer implements TaskProducer {
     if (message.uniqueKey) {
       const lock = this.store.uniqueLocks.get(message.uniqueKey);
       if (lock && lock.expiresAt > now) return new DuplicateTaskError(message.queue, message.type);
+      // An expired lock is gone, as a key whose time to live ran out.
+      if (lock) this.store.uniqueLocks.delete(message.uniqueKey);
     }
     return undefined;
   }
