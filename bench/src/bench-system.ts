@@ -9,6 +9,11 @@ export interface DrainOptions {
   /** Tasks per queue, already pending when the worker starts. */
   perQueue: number;
   concurrency: number;
+  /**
+   * A queue concurrency limit held in Redis for every worker (@q `setFlowLimits`, BullMQ
+   * `setGlobalConcurrency`); absent: no limit.
+   */
+  concurrencyLimit?: number;
 }
 
 export interface DrainTiming {

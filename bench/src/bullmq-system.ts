@@ -50,8 +50,11 @@ export class BullmqSystem implements BenchSystem {
     }
   }
 
-  async drain({ queues, perQueue, concurrency }: DrainOptions): Promise<DrainTiming> {
+  async drain({ queues, perQueue, concurrency, concurrencyLimit }: DrainOptions): Promise<DrainTiming> {
     const names = Object.keys(queues);
+    if (concurrencyLimit !== undefined) {
+      for (const name of names) await (await this.queue(name)).setGlobalConcurrency(concurrencyLimit);
+    }
     const total = names.length * perQueue;
     const weightSum = Object.values(queues).reduce((sum, weight) => sum + weight, 0);
     const queueFinishedMs: Record<string, number> = {};

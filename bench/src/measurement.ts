@@ -17,7 +17,14 @@ export type MeasurementRequest =
    * Fill each queue with `perQueue` pending no-op tasks, then time one worker process with `concurrency`
    * slots from start until every task is finished. `queues` maps queue names to weights.
    */
-  | { kind: 'drain'; queues: Record<string, number>; perQueue: number; concurrency: number }
+  | {
+      kind: 'drain';
+      queues: Record<string, number>;
+      perQueue: number;
+      concurrency: number;
+      /** A queue concurrency limit held in Redis (flow control); absent: none. */
+      concurrencyLimit?: number;
+    }
   /** On an idle worker, enqueue one task at a time and time enqueue call to handler start. */
   | { kind: 'pickup'; samples: number; gapMs: number; concurrency: number }
   /** Redis memory used by `count` pending tasks with payloads of about `payloadBytes` (0: the small one). */

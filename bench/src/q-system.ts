@@ -57,9 +57,12 @@ export class QSystem implements BenchSystem {
     }
   }
 
-  async drain({ queues, perQueue, concurrency }: DrainOptions): Promise<DrainTiming> {
+  async drain({ queues, perQueue, concurrency, concurrencyLimit }: DrainOptions): Promise<DrainTiming> {
     await this.broker.ping();
     const names = Object.keys(queues);
+    if (concurrencyLimit !== undefined) {
+      for (const name of names) await this.broker.setFlowLimits(name, { concurrency: concurrencyLimit });
+    }
     const total = names.length * perQueue;
     const handled = new Map(names.map((name) => [name, 0]));
     const queueFinishedMs: Record<string, number> = {};

@@ -55,6 +55,7 @@ it('runs every scenario for every system and writes a well-formed JSON report', 
     'memory',
     'memory-500b',
     'weighted',
+    'limits-c50',
     'backlog-100',
     'backlog-300',
     'queues-1',
@@ -62,7 +63,8 @@ it('runs every scenario for every system and writes a well-formed JSON report', 
   ]);
   for (const row of report.rows) {
     expect(row.errors, row.id).toEqual([]);
-    const systems = row.id === 'weighted' ? ['bullmq', 'q'] : ['bullmq', 'floor', 'q'];
+    const systems =
+      row.id === 'weighted' || row.id.startsWith('limits') ? ['bullmq', 'q'] : ['bullmq', 'floor', 'q'];
     expect(row.runs.map((run) => run.system).sort(), row.id).toEqual(systems);
     for (const metric of row.metrics) {
       for (const system of systems) {

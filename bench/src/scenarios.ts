@@ -71,6 +71,8 @@ const drainConcurrencies = [10, 50];
 const largePayloadBytes = 500;
 const backlogConcurrency = 50;
 const queueScalingConcurrency = 50;
+/** The queue concurrency limit of the `limits` row: far above the worker's 50 slots, so never reached. */
+const unreachedConcurrencyLimit = 1000;
 
 export function countLabel(count: number): string {
   if (count >= 1_000_000 && count % 1_000_000 === 0) return `${count / 1_000_000}M`;
@@ -78,12 +80,19 @@ export function countLabel(count: number): string {
   return String(count);
 }
 
-function drainRequest(queueCount: number, perQueue: number, concurrency: number): MeasurementRequest {
+function drainRequest(
+  queueCount: number,
+  perQueue: number,
+  concurrency: number,
+  concurrencyLimit?: number,
+): MeasurementRequest {
   const queues: Record<string, number> = {};
   for (let index = 0; index < queueCount; index++) {
     queues[queueCount === 1 ? 'default' : `queue-${index}`] = 1;
   }
-  return { kind: 'drain', queues, perQueue, concurrency };
+  return concurrencyLimit === undefined
+    ? { kind: 'drain', queues, perQueue, concurrency }
+    : { kind: 'drain', queues, perQueue, concurrency, concurrencyLimit };
 }
 
 export function buildScenarios(sizes: BenchSizes): Scenario[] {
@@ -177,6 +186,19 @@ export function buildScenarios(sizes: BenchSizes): Scenario[] {
       ],
     },
     {
+      name: 'limits',
+      description: `The cost of checking flow limits: drain ${sizes.drainCount} pending tasks at concurrency ${backlogConcurrency} with a queue concurrency limit of ${unreachedConcurrencyLimit} held in Redis (never reached); compare with the drain row at concurrency ${backlogConcurrency}, which has no limit. BullMQ: setGlobalConcurrency(${unreachedConcurrencyLimit}).`,
+      rows: [
+        {
+          id: `limits-c${backlogConcurrency}`,
+          label: `drain ${countLabel(sizes.drainCount)}, concurrency ${backlogConcurrency}, queue limit ${unreachedConcurrencyLimit} (unreached)`,
+          request: drainRequest(1, sizes.drainCount, backlogConcurrency, unreachedConcurrencyLimit),
+          metrics: [throughput, ...cpuCost],
+          systems: ['q', 'bullmq'],
+        },
+      ],
+    },
+    {
       name: 'backlog',
       description: `Drain a backlog of ${sizes.backlogSizes.map(countLabel).join(', ')} pending tasks at concurrency ${backlogConcurrency}: does throughput hold as the backlog grows?`,
       rows: sizes.backlogSizes.map((size) => ({
@@ -212,6 +234,7 @@ export const scenarioNames = [
   'pickup',
   'memory',
   'weighted',
+  'limits',
   'backlog',
   'queues',
 ] as const;

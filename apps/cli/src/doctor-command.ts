@@ -1,6 +1,7 @@
 import type { Diagnosis, Finding } from '@q/inspector';
 import type { Command } from 'commander';
 import { parseDuration, parsePositiveInteger } from './argument-parsers';
+import { describeFindingAction } from './describe-finding-action';
 import type { CliContext } from './cli-context';
 import { exitCodes } from './exit-codes';
 import { bold, printJson, type Output } from './output';
@@ -81,7 +82,12 @@ export function printDiagnosis(output: Output, diagnosis: Diagnosis): void {
     );
     output.stdout.write(`  ${finding.summary}\n`);
     for (const line of finding.evidence) output.stdout.write(`    - ${line}\n`);
-    output.stdout.write(`  What to do: ${finding.action}\n`);
+    const [first, ...others] = finding.actions.map(describeFindingAction);
+    if (first !== undefined && others.length === 0) output.stdout.write(`  What to do: ${first}\n`);
+    else if (first !== undefined) {
+      output.stdout.write('  What to do:\n');
+      for (const line of [first, ...others]) output.stdout.write(`    * ${line}\n`);
+    }
   }
   if (diagnosis.skipped.length > 0) {
     output.stdout.write('\nNot checked:\n');

@@ -1,6 +1,14 @@
-import { QError } from '@q/core';
-import type { QueueInfo } from '@q/inspector';
-import type { Command } from 'commander';
+import { QError, ValidationError, type FlowRate } from '@q/core';
+import {
+  describeFlowRate,
+  parseFlowRate,
+  type ClusterNode,
+  type Inspector,
+  type QueueInfo,
+  type QueueLimitsInfo,
+  type QueueLimitsInput,
+} from '@q/inspector';
+import { InvalidArgumentError, type Command } from 'commander';
 import { parsePositiveInteger } from './argument-parsers';
 import type { CliContext } from './cli-context';
 import { describeError } from './describe-error';
@@ -15,37 +23,107 @@ export function registerQueueCommand(program: Command, context: CliContext): voi
   queue
     .command('ls')
     .alias('list')
-    .description('list queues (with their cluster key slot and nodes under --cluster)')
-    .option('--json', 'print JSON')
+    .description(
+      'list queues, with their flow limits when they have any (and their cluster key slot and nodes under --cluster)',
+    )
+    .option('--json', 'print JSON: one object per queue, { queue, limits?, keySlot?, nodes? }')
     .action(async (options: { json?: boolean }) => {
       const inspector = await context.inspector();
       const names = await inspector.queues();
-      if (!context.connection.cluster) {
-        if (options.json) printJson(context.output, names);
-        else context.output.stdout.write(names.length > 0 ? `${names.join('\n')}\n` : 'No queues\n');
-        return;
-      }
-      const located = await Promise.all(
-        names.map(async (name) => ({
-          queue: name,
-          keySlot: await inspector.clusterKeySlot(name),
-          nodes: await inspector.clusterNodes(name),
-        })),
+      const entries = await Promise.all(
+        names.map(async (name) => {
+          const entry: QueueListEntry = { queue: name };
+          const limits = await readLimits(inspector, name);
+          if (limits) entry.limits = limits;
+          if (context.connection.cluster) {
+            entry.keySlot = await inspector.clusterKeySlot(name);
+            entry.nodes = await inspector.clusterNodes(name);
+          }
+          return entry;
+        }),
       );
       if (options.json) {
-        printJson(context.output, located);
+        printJson(context.output, entries);
         return;
       }
+      const anyLimits = entries.some((entry) => entry.limits !== undefined);
+      if (!context.connection.cluster && !anyLimits) {
+        context.output.stdout.write(names.length > 0 ? `${names.join('\n')}\n` : 'No queues\n');
+        return;
+      }
+      const headers = ['Queue'];
+      if (anyLimits) headers.push('Concurrency', 'Rate', 'Running');
+      if (context.connection.cluster) headers.push('Cluster KeySlot', 'Cluster Nodes');
       printTable(
         context.output,
-        ['Queue', 'Cluster KeySlot', 'Cluster Nodes'],
-        located.map((entry) => [
-          entry.queue,
-          entry.keySlot,
-          entry.nodes.map((node) => node.address).join(' '),
-        ]),
+        headers,
+        entries.map((entry) => {
+          const row: (string | number)[] = [entry.queue];
+          if (anyLimits) row.push(...limitCells(entry.limits));
+          if (context.connection.cluster) {
+            row.push(entry.keySlot ?? '', (entry.nodes ?? []).map((node) => node.address).join(' '));
+          }
+          return row;
+        }),
       );
     });
+
+  queue
+    .command('limit')
+    .description(
+      'show or set the flow limits of a queue, obeyed by every @q server (not by Go Asynq servers): tasks running at once, tasks started per period',
+    )
+    .argument('<queue>', 'queue name (it need not exist yet)')
+    .option(
+      '-c, --concurrency <n>',
+      "tasks of the queue running at once across all servers; 'off' removes the limit",
+      parseLimitValue(parsePositiveInteger),
+    )
+    .option(
+      '-r, --rate <n/duration>',
+      "tasks started per period across all servers, e.g. '50/s', '100/1s', '1000/5m'; 'off' removes it",
+      parseLimitValue(parseRate),
+    )
+    .option('--clear', 'remove every limit of the queue (and a pause a handler asked for)')
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        name: string,
+        options: {
+          concurrency?: number | typeof removeLimit;
+          rate?: FlowRate | typeof removeLimit;
+          clear?: boolean;
+          json?: boolean;
+        },
+      ) => {
+        const inspector = await context.inspector();
+        const changing = options.concurrency !== undefined || options.rate !== undefined;
+        if (options.clear && changing) {
+          throw new ValidationError(
+            '--clear removes every limit; use it alone, or --concurrency off / --rate off to remove one.',
+          );
+        }
+        let limits: QueueLimitsInfo;
+        if (options.clear) {
+          await inspector.clearQueueLimits(name);
+          limits = await inspector.getQueueLimits(name);
+        } else if (changing) {
+          const update: QueueLimitsInput = {};
+          if (options.concurrency !== undefined) {
+            update.concurrency = options.concurrency === removeLimit ? null : options.concurrency;
+          }
+          if (options.rate !== undefined) update.rate = options.rate === removeLimit ? null : options.rate;
+          limits = await inspector.setQueueLimits(name, update);
+        } else {
+          limits = await inspector.getQueueLimits(name);
+        }
+        if (options.json) {
+          printJson(context.output, { queue: name, ...limits });
+          return;
+        }
+        printLimits(context.output, name, limits);
+      },
+    );
 
   queue
     .command('inspect')
@@ -174,6 +252,78 @@ export async function eachQueue<Result>(
   return results;
 }
 
+interface QueueListEntry {
+  queue: string;
+  limits?: QueueLimitsInfo;
+  keySlot?: number;
+  nodes?: ClusterNode[];
+}
+
+/** The queue's limits when it has any; undefined without (or with a broker that has no flow control). */
+async function readLimits(inspector: Inspector, queue: string): Promise<QueueLimitsInfo | undefined> {
+  let limits: QueueLimitsInfo;
+  try {
+    limits = await inspector.getQueueLimits(queue);
+  } catch (error) {
+    if (QError.is(error) && error.code === 'Q_BROKER' && /no flow control/.test(error.message))
+      return undefined;
+    throw error;
+  }
+  const limited =
+    limits.concurrency !== undefined || limits.rate !== undefined || limits.pausedUntil !== undefined;
+  return limited ? limits : undefined;
+}
+
+function limitCells(limits: QueueLimitsInfo | undefined): string[] {
+  if (!limits) return ['-', '-', ''];
+  return [
+    limits.concurrency === undefined ? '-' : String(limits.concurrency),
+    limits.rate === undefined ? '-' : describeFlowRate(limits.rate),
+    String(limits.running),
+  ];
+}
+
+/** `off` / `none` in a limit flag: remove this limit. (Commander does not keep a parsed `null`.) */
+const removeLimit = 'off';
+
+/** A flag value, or `removeLimit`. */
+function parseLimitValue<Value>(
+  parse: (text: string) => Value,
+): (text: string) => Value | typeof removeLimit {
+  return (text) => (/^(off|none)$/i.test(text.trim()) ? removeLimit : parse(text));
+}
+
+function parseRate(text: string): FlowRate {
+  try {
+    return parseFlowRate(text);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+function printLimits(output: Output, queue: string, limits: QueueLimitsInfo): void {
+  output.stdout.write(`${bold(output, `Flow limits of queue "${queue}"`)}\n`);
+  writeLimitLines(output, limits);
+}
+
+function writeLimitLines(output: Output, limits: QueueLimitsInfo): void {
+  const concurrency =
+    limits.concurrency === undefined
+      ? 'none'
+      : `${limits.concurrency} at once (${limits.running} running now, all servers)`;
+  output.stdout.write(`Concurrency: ${concurrency}\n`);
+  const rate =
+    limits.rate === undefined
+      ? 'none'
+      : `${describeFlowRate(limits.rate)} (${limits.startedInWindow} started in the current window)`;
+  output.stdout.write(`Rate:        ${rate}\n`);
+  if (limits.pausedUntil) {
+    output.stdout.write(
+      `Paused:      until ${formatTime(limits.pausedUntil)} (a handler asked to come back later)\n`,
+    );
+  }
+}
+
 export function printQueueInfo(output: Output, info: QueueInfo): void {
   output.stdout.write(`${bold(output, 'Queue Info')}\n`);
   output.stdout.write(`Name:    ${info.queue}\n`);
@@ -182,6 +332,11 @@ export function printQueueInfo(output: Output, info: QueueInfo): void {
   output.stdout.write(`Paused:  ${info.paused}\n`);
   output.stdout.write(`Latency: ${info.latency > 0 ? formatDuration(info.latency) : '0s'}\n`);
   output.stdout.write(`Memory:  ${info.memoryUsage} bytes (approximate)\n\n`);
+  if (info.limits) {
+    output.stdout.write(`${bold(output, 'Flow Limits')} (every @q server; Go Asynq servers ignore them)\n`);
+    writeLimitLines(output, info.limits);
+    output.stdout.write('\n');
+  }
   output.stdout.write(`${bold(output, 'Task Count by State')}\n`);
   printTable(
     output,

@@ -49,7 +49,7 @@ beforeAll(async () => {
         payload: new Uint8Array(0),
         queue: 'orders',
         startedAt: now - 30_000,
-        deadline: now + 600_000,
+        deadline: now + 570_000, // 9.5 min: prints "in 9m" however the second is rounded
       },
     ],
     60_000,
@@ -99,9 +99,55 @@ describe('q, reading', () => {
     expect(queues.map((queue) => queue.queue)).toEqual(['ops', 'orders']);
   });
 
+  it('queue limit: sets, shows and clears flow limits; ls and inspect show them', async () => {
+    // A prefix of its own: the queue listings of the other tests stay as they are.
+    const ownPrefix = `cli-${randomUUID().slice(0, 8)}`;
+    const ownBroker = createRedisBroker({ url, prefix: ownPrefix });
+    const q = (...args: string[]) => runQ(['--uri', url, '--prefix', ownPrefix, ...args]);
+    const limited = 'partner-api';
+    await populateEveryState(ownBroker, 'orders');
+    await populateEveryState(ownBroker, limited);
+    const set = await q('queue', 'limit', limited, '--concurrency', '5', '--rate', '50/s');
+    expect(set.exitCode).toBe(0);
+    expect(set.stdout).toMatch(/Concurrency: 5 at once \(1 running now, all servers\)\nRate: +50\/1s/);
+    const shown = json<Record<string, unknown>>((await q('queue', 'limit', limited, '--json')).stdout);
+    expect(shown).toMatchObject({
+      queue: limited,
+      concurrency: 5,
+      rate: { limit: 50, period: 1000 },
+      running: 1,
+    });
+    const ls = await q('queue', 'ls');
+    expect(ls.stdout).toMatch(/Queue +Concurrency +Rate +Running\n/);
+    expect(ls.stdout).toMatch(new RegExp(`${limited} +5 +50/1s +1\n`));
+    const listed = json<{ queue: string; limits?: { concurrency?: number } }[]>(
+      (await q('queue', 'ls', '--json')).stdout,
+    );
+    expect(listed.find((entry) => entry.queue === limited)?.limits?.concurrency).toBe(5);
+    expect(listed.find((entry) => entry.queue === 'orders')).toEqual({ queue: 'orders' });
+    expect((await q('queue', 'inspect', limited)).stdout).toMatch(/Flow Limits.*\nConcurrency: 5 at once/);
+    const [info] = json<Record<string, unknown>[]>((await q('queue', 'inspect', limited, '--json')).stdout);
+    expect(info).toMatchObject({ limits: { concurrency: 5, rate: { limit: 50, period: 1000 } } });
+
+    const off = json<Record<string, unknown>>(
+      (await q('queue', 'limit', limited, '--concurrency', 'off', '--json')).stdout,
+    );
+    expect(off).not.toHaveProperty('concurrency');
+    expect(off).toMatchObject({ rate: { limit: 50 } });
+    const bad = await q('queue', 'limit', limited, '--rate', '50');
+    expect(bad.exitCode).not.toBe(0);
+    expect(bad.stderr).toMatch(/N\/DURATION/);
+    const both = await q('queue', 'limit', limited, '--clear', '--concurrency', '3');
+    expect(both.exitCode).not.toBe(0);
+    expect(both.stderr).toMatch(/--clear removes every limit/);
+    expect((await q('queue', 'limit', limited, '--clear')).stdout).toMatch(/Concurrency: none\nRate: +none/);
+    expect((await q('queue', 'ls')).stdout).toBe(`orders\n${limited}\n`);
+    await ownBroker.close();
+  });
+
   it.concurrent('queue ls, inspect and history', async () => {
     expect((await q('queue', 'ls')).stdout).toBe('ops\norders\n');
-    expect(json((await q('queue', 'ls', '--json')).stdout)).toEqual(['ops', 'orders']);
+    expect(json((await q('queue', 'ls', '--json')).stdout)).toEqual([{ queue: 'ops' }, { queue: 'orders' }]);
     const inspect = await q('queue', 'inspect', 'orders');
     expect(inspect.stdout).toMatch(/Name: +orders\nSize: +9\nGroups: +1\nPaused: +false/);
     expect(inspect.stdout).toMatch(/1 +2 +2 +1 +1 +1 +1\n/);

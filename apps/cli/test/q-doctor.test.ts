@@ -127,7 +127,9 @@ describe('q doctor with real workers', () => {
       const quiet = finding(diagnosis, 'server-not-running');
       expect(quiet?.data).toMatchObject({ state: 'quiet', lastSignal: 'SIGTSTP' });
       expect(quiet?.evidence.join('\n')).toMatch(/Last signal: SIGTSTP at \S+ \(\d+(ms|s) ago\)/);
-      expect(quiet?.action).toMatch(/SIGCONT/);
+      expect(quiet?.actions).toContainEqual(
+        expect.objectContaining({ kind: 'send-signal', signal: 'SIGCONT', pid: handle.child.pid }),
+      );
       expect(finding(diagnosis, 'queue-unserved')?.summary).toMatch(
         /the servers that list it are not fetching \(quiet\)/,
       );
@@ -152,7 +154,11 @@ describe('q doctor with real workers', () => {
     expect(exitCode).toBe(4);
     const missing = finding(diagnosis, 'handler-not-found');
     expect(missing).toMatchObject({ severity: 'error', queue: 'reports', data: { types: ['pdf:render'] } });
-    expect(missing?.action).toMatch(/mux\.handle\('pdf:render'/);
+    expect(missing?.actions[0]).toEqual({
+      kind: 'register-handler',
+      queue: 'reports',
+      taskTypes: ['pdf:render'],
+    });
   });
 
   it.concurrent('names the overdue task that holds every slot while others wait', async () => {
@@ -171,7 +177,7 @@ describe('q doctor with real workers', () => {
         `task ${stuck.id} \\(hang, queue busy\\): running for \\d+s, (\\d+(ms|s) past its deadline|overdue)`,
       ),
     );
-    expect(saturated?.action).toContain(`q task cancel ${stuck.id}`);
+    expect(saturated?.actions[0]).toEqual({ kind: 'cancel-tasks', taskIds: [stuck.id] });
   });
 });
 
@@ -205,7 +211,7 @@ describe('q doctor with published states', () => {
     await publishServer(broker, { queues: { held: 1 }, lifecycle: running() });
     const { diagnosis } = await doctor('held');
     expect(diagnosis.findings.map((item) => item.code)).toEqual(['queue-paused']);
-    expect(diagnosis.findings[0]?.action).toContain('q queue resume held');
+    expect(diagnosis.findings[0]?.actions).toEqual([{ kind: 'resume-queue', queue: 'held' }]);
   });
 
   it.concurrent('calls a long shutdown stuck, with the signal that started it', async () => {
@@ -283,9 +289,9 @@ describe('q doctor with published states', () => {
       const { diagnosis } = await doctor();
       const skew = finding(diagnosis, 'clock-skew');
       expect(skew?.severity).toBe('error');
-      expect(skew?.summary).toMatch(/off from Redis/);
+      expect(skew?.summary).toMatch(/off from the store/);
       expect(skew?.evidence).toEqual([
-        expect.stringMatching(/^server remote-host:777: 1m (2[89]|3[01])s ahead of Redis$/),
+        expect.stringMatching(/^server remote-host:777: 1m (2[89]|3[01])s ahead of the store$/),
       ]);
 
       const other = scenario();
@@ -294,7 +300,7 @@ describe('q doctor with published states', () => {
         lifecycle: { ...running(), lastFetchAt: Date.now() + 45_000 },
       });
       const ahead = finding((await other.doctor()).diagnosis, 'clock-skew');
-      expect(ahead?.evidence[0]).toMatch(/^server remote-host:777: at least 4\ds ahead of Redis$/);
+      expect(ahead?.evidence[0]).toMatch(/^server remote-host:777: at least 4\ds ahead of the store$/);
     },
   );
 
@@ -309,7 +315,10 @@ describe('q doctor with published states', () => {
       expect(finding(diagnosis, 'store-evicts-keys')).toMatchObject({
         severity: 'error',
         data: { evictionPolicy: 'allkeys-lru' },
+        actions: [{ kind: 'stop-store-eviction', policy: 'allkeys-lru' }],
       });
+      const printed = await runQ(['--uri', redis.url, 'doctor']);
+      expect(printed.stdout).toContain('What to do: Set maxmemory-policy to noeviction (CONFIG SET');
     } finally {
       await redis.stop();
     }

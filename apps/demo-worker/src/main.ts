@@ -4,7 +4,8 @@
  * process to `run()`, which owns the signals from there on. The README says which signals to send.
  */
 import { createRedisBroker } from '@q/broker-redis';
-import { Client } from '@q/client';
+import { Client, type EnqueueInterceptor } from '@q/client';
+import { createEnqueueTelemetry, createHandlerTelemetry } from '@q/otel';
 import { Scheduler } from '@q/scheduler';
 import { Server, ServeMux } from '@q/server';
 import { run } from '@q/signals';
@@ -17,8 +18,11 @@ import { startProducer } from './producer';
 import { retryDelay } from './retry-delay';
 import { registerSchedules } from './schedules';
 import { queues } from './task-definitions';
+import { startTracing } from './tracing';
 
 const logger = createLogger();
+// OpenTelemetry, when OTEL_TRACES_EXPORTER=console or otlp: one trace from each enqueue to its handler.
+const tracing = startTracing(logger);
 
 // 1. Redis: REDIS_URL, or a private redis-server under .data/ started for the demo.
 const redis = await useLocalRedis();
@@ -31,7 +35,9 @@ logger.info({ url: dashboard.url }, `dashboard at ${dashboard.url}`);
 
 // 2. The handlers, wrapped in middleware (the first registered is the outermost).
 const timing = timingMiddleware(logger);
-const mux = registerHandlers(new ServeMux().use(loggingMiddleware(logger), timing.middleware));
+const mux = new ServeMux();
+if (tracing.enabled) mux.use(createHandlerTelemetry());
+registerHandlers(mux.use(loggingMiddleware(logger), timing.middleware));
 
 // 3. The worker: ten slots over three weighted queues.
 const server = new Server({
@@ -44,9 +50,16 @@ const server = new Server({
 });
 
 // 4. Work coming in: a steady mix from the producer, and periodic tasks from the scheduler.
-const client = new Client({ broker });
+const traced = (interceptor: () => EnqueueInterceptor): EnqueueInterceptor[] =>
+  tracing.enabled ? [interceptor()] : [];
+const client = new Client({ broker, interceptors: traced(() => createEnqueueTelemetry()) });
 const producer = startProducer({ client, logger: logger.child({ component: 'producer' }), rate: 5 });
-const scheduler = new Scheduler({ broker, logger: logger.child({ component: 'scheduler' }) });
+// Each tick of a periodic task is a trace of its own.
+const scheduler = new Scheduler({
+  broker,
+  logger: logger.child({ component: 'scheduler' }),
+  interceptors: traced(() => createEnqueueTelemetry({ root: true })),
+});
 registerSchedules(scheduler);
 await scheduler.start();
 const timingReport = setInterval(() => timing.logSummary(), 30_000);
@@ -75,6 +88,7 @@ const closeEverything = Promise.allSettled([producer.stop(), scheduler.shutdown(
   async () => {
     await broker.close();
     await redis.stop();
+    await tracing.shutdown();
   },
 );
 await Promise.race([closeEverything, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);

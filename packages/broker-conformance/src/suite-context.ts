@@ -1,6 +1,7 @@
 /** What every case of the suite uses: the current test's broker, a queue of its own, messages. */
 import { randomUUID } from 'node:crypto';
-import { emptyTaskMessage, type Broker, type TaskMessage } from '@q/core';
+import { type Broker, type TaskMessage } from '@q/core';
+import { emptyTaskMessage } from '@q/core/internal';
 import { afterEach, beforeEach } from 'vitest';
 import type { TestBrokerOptions } from './test-broker-options';
 

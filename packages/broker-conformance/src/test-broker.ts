@@ -1,6 +1,7 @@
 import { brokerContractVersion } from '@q/core';
 import { describe, expect, it } from 'vitest';
 import { consumerCases } from './consumer-cases';
+import { flowControlCases } from './flow-control-cases';
 import { leaseCases } from './lease-cases';
 import { producerCases } from './producer-cases';
 import { queueAdminCases } from './queue-admin-cases';
@@ -30,5 +31,6 @@ export function testBroker(options: TestBrokerOptions): void {
     leaseCases(context);
     schedulerStoreCases(context);
     queueAdminCases(context);
+    flowControlCases(context);
   });
 }

@@ -7,9 +7,9 @@ import {
   ShutdownError,
   ValidationError,
   brokerContractVersion,
-  emptyTaskMessage,
   type TaskMessage,
 } from '@q/core';
+import { emptyTaskMessage } from '@q/core/internal';
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from './manual-clock';
 import { createMemoryBroker } from './memory-broker';

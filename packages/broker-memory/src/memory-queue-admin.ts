@@ -3,7 +3,6 @@ import {
   QueueNotEmptyError,
   TaskNotFoundError,
   TaskStateError,
-  assertQueueName,
   type DailyStats,
   type GroupStats,
   type ListableState,
@@ -15,6 +14,7 @@ import {
   type StoreInfo,
   type StoredTask,
 } from '@q/core';
+import { assertQueueName } from '@q/core/internal';
 import { compareText, utcDate } from './memory-queue';
 import {
   invalid,

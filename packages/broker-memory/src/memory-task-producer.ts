@@ -6,8 +6,6 @@ import {
   QError,
   TaskIdConflictError,
   ValidationError,
-  assertQueueName,
-  assertTaskType,
   type EnqueueManyOptions,
   type EnqueueManyResult,
   type EnqueueRequest,
@@ -15,6 +13,7 @@ import {
   type TaskMessage,
   type TaskProducer,
 } from '@q/core';
+import { assertQueueName, assertTaskType } from '@q/core/internal';
 import { copyMessage, type TaskRecord } from './memory-queue';
 import { invalid, type MemoryStore } from './memory-store';
 

@@ -6,14 +6,13 @@ import {
   DuplicateTaskError,
   TaskIdConflictError,
   ValidationError,
-  assertQueueName,
-  assertTaskType,
   type EnqueueRequest,
   type EnqueueResult,
   type QError,
   type TaskMessage,
   type TaskState,
 } from '@q/core';
+import { assertQueueName, assertTaskType } from '@q/core/internal';
 import type { QueueKeys, RedisKeys } from './redis-keys';
 import type { ScriptCall } from './redis-scripts';
 import { encodeTaskMessage } from './task-message-codec';

@@ -4,7 +4,8 @@
  * readable message that keeps what was there (the raw bytes as payload) and names the reason, so that
  * nothing is lost and the inspector shows them.
  */
-import { emptyTaskMessage, MalformedTaskError, type TaskMessage } from '@q/core';
+import { MalformedTaskError, type TaskMessage } from '@q/core';
+import { emptyTaskMessage } from '@q/core/internal';
 import { replyBytes, replyText } from './redis-reply';
 import { decodeTaskMessage } from './task-message-codec';
 

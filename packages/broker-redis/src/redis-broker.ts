@@ -11,11 +11,14 @@ import {
   type Broker,
   type DailyStats,
   type DequeueOptions,
-  type DequeueResult,
   type EnqueueManyOptions,
   type EnqueueManyResult,
   type EnqueueRequest,
   type EnqueueResult,
+  type FlowControl,
+  type FlowDequeueResult,
+  type FlowLimitsUpdate,
+  type FlowState,
   type GroupStats,
   type LeaseExtension,
   type LeaseFence,
@@ -38,6 +41,7 @@ import {
 import { inspect } from 'node:util';
 import type { RedisBrokerContext } from './redis-broker-context';
 import { toBrokerError } from './redis-errors';
+import { RedisFlowControl } from './redis-flow-control';
 import { RedisQueueAdmin } from './redis-queue-admin';
 import { RedisSchedulerStore } from './redis-scheduler-store';
 import { readQueueLocation, readStoreInfo } from './redis-store-info';
@@ -45,13 +49,14 @@ import type { RedisConnection } from './redis-scripts';
 import { RedisTaskConsumer } from './redis-task-consumer';
 import { RedisTaskProducer } from './redis-task-producer';
 
-export class RedisBroker implements Broker {
+export class RedisBroker implements Broker, FlowControl {
   readonly name = 'redis';
   readonly contractVersion = brokerContractVersion;
   private readonly producer: RedisTaskProducer;
   private readonly consumer: RedisTaskConsumer;
   private readonly schedulerStore: RedisSchedulerStore;
   private readonly admin: RedisQueueAdmin;
+  private readonly flow: RedisFlowControl;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -62,6 +67,7 @@ export class RedisBroker implements Broker {
     this.consumer = new RedisTaskConsumer(context);
     this.schedulerStore = new RedisSchedulerStore(context);
     this.admin = new RedisQueueAdmin(context);
+    this.flow = new RedisFlowControl(context);
   }
 
   /** The key prefix (`asynq` unless configured). */
@@ -103,7 +109,7 @@ export class RedisBroker implements Broker {
 
   // Consuming
 
-  dequeue(queues: readonly string[], options: DequeueOptions): Promise<DequeueResult> {
+  dequeue(queues: readonly string[], options: DequeueOptions): Promise<FlowDequeueResult> {
     return this.guard('dequeue', () => this.consumer.dequeue(queues, options));
   }
 
@@ -308,6 +314,28 @@ export class RedisBroker implements Broker {
     return this.guard('queueLocation', () =>
       readQueueLocation(this.context.connection, this.context.keys.queue(queue).pending),
     );
+  }
+
+  // Flow control (@q extension)
+
+  setFlowLimits(queue: string, limits: FlowLimitsUpdate): Promise<void> {
+    return this.guard('setFlowLimits', () => this.flow.setFlowLimits(queue, limits));
+  }
+
+  clearFlowLimits(queue: string): Promise<void> {
+    return this.guard('clearFlowLimits', () => this.flow.clearFlowLimits(queue));
+  }
+
+  flowState(queue: string): Promise<FlowState> {
+    return this.guard('flowState', () => this.flow.flowState(queue));
+  }
+
+  pauseFlow(queue: string, duration: number): Promise<void> {
+    return this.guard('pauseFlow', () => this.flow.pauseFlow(queue, duration));
+  }
+
+  announceFlowSlot(queue: string): Promise<void> {
+    return this.guard('announceFlowSlot', () => this.flow.announceFlowSlot(queue));
   }
 
   private async guard<Result>(operation: string, run: () => Promise<Result>): Promise<Result> {

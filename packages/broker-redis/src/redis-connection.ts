@@ -2,7 +2,8 @@
  * Validates `RedisBrokerOptions` and opens the connection they describe (standalone, TLS, ACL user,
  * Sentinel or Cluster), or adopts the one passed in. Nothing here puts a password into a message.
  */
-import { assertKnownKeys, toMilliseconds, ValidationError, type Logger } from '@q/core';
+import { toMilliseconds, ValidationError, type Logger } from '@q/core';
+import { assertKnownKeys } from '@q/core/internal';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { inspect } from 'node:util';

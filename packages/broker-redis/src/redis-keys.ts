@@ -27,6 +27,10 @@ export class QueueKeys {
   readonly aggregationSets: string;
   /** @q extension: the pub/sub channel on which producers announce new pending work. */
   readonly notify: string;
+  /** @q extension: the queue's flow limits (hash), read by every @q server's dequeue. */
+  readonly flow: string;
+  /** @q extension: one member per task taken within the rate's period (sorted set, Redis-clock ms). */
+  readonly flowStarts: string;
 
   constructor(
     prefix: string,
@@ -48,6 +52,8 @@ export class QueueKeys {
     this.groups = `${this.queuePrefix}groups`;
     this.aggregationSets = `${this.queuePrefix}aggregation_sets`;
     this.notify = `${this.queuePrefix}notify`;
+    this.flow = `${this.queuePrefix}flow`;
+    this.flowStarts = `${this.queuePrefix}flow:starts`;
   }
 
   task(taskId: string): string {

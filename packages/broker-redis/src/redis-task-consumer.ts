@@ -8,7 +8,8 @@ import {
   type AggregationCheckOptions,
   type AggregationSet,
   type DequeueOptions,
-  type DequeueResult,
+  type FlowDequeueResult,
+  type FlowHold,
   type LeaseExtension,
   type LeasedTask,
   type MalformedRecord,
@@ -37,6 +38,15 @@ import { decodeTaskMessage, encodeTaskMessage } from './task-message-codec';
 import { toUnixNanoseconds, toUnixSeconds, toWholeSeconds } from './unix-time';
 
 type MalformedReading = Extract<RecordReading, { ok: false }>;
+
+/** Reads the `<reason>:<ms>` of dequeue.lua's flow triple; undefined when no limit held the queue back. */
+function readFlowHold(queue: string, data: string): FlowHold | undefined {
+  const separator = data.indexOf(':');
+  const reason = data.slice(0, separator);
+  if (reason !== 'concurrency' && reason !== 'rate' && reason !== 'paused') return undefined;
+  const wait = data.slice(separator + 1);
+  return wait === '' ? { queue, reason } : { queue, reason, retryAfter: Number(wait) };
+}
 
 /** The two fencing arguments every outcome script ends with: the lease token, and the expiry cutoff. */
 function fenceArguments(fence: LeaseFence | undefined): [string, string | number] {
@@ -69,7 +79,7 @@ export class RedisTaskConsumer implements TaskConsumer {
     return this.context.connection;
   }
 
-  async dequeue(queues: readonly string[], options: DequeueOptions): Promise<DequeueResult> {
+  async dequeue(queues: readonly string[], options: DequeueOptions): Promise<FlowDequeueResult> {
     assertPositive(options.leaseDuration, 'leaseDuration');
     if (!Number.isFinite(options.count) || options.count < 0) {
       throw new ValidationError(`count must be a number of tasks, got ${String(options.count)}.`, [
@@ -78,6 +88,8 @@ export class RedisTaskConsumer implements TaskConsumer {
     }
     const tasks: LeasedTask[] = [];
     const malformed: MalformedRecord[] = [];
+    const held: FlowHold[] = [];
+    const limited: string[] = [];
     for (const queue of queues) {
       const remaining = Math.floor(options.count) - tasks.length;
       if (remaining <= 0) break;
@@ -88,7 +100,7 @@ export class RedisTaskConsumer implements TaskConsumer {
       try {
         reply = await runScriptBuffer(this.connection, {
           script: 'dequeue',
-          keys: [keys.pending, keys.paused, keys.active, keys.lease],
+          keys: [keys.pending, keys.paused, keys.active, keys.lease, keys.flow, keys.flowStarts],
           args: [toUnixSeconds(leaseExpiresAt), keys.taskPrefix, remaining, leaseToken],
         });
       } catch (error) {
@@ -102,6 +114,12 @@ export class RedisTaskConsumer implements TaskConsumer {
       }
       const taken: LeasedTask[] = [];
       for (const triple of replyTuples(reply, 3)) {
+        if (replyText(triple[1]) === 'flow') {
+          limited.push(queue);
+          const hold = readFlowHold(queue, replyText(triple[2]));
+          if (hold) held.push(hold);
+          continue;
+        }
         const reading = readRecord(queue, triple);
         if (reading.ok) {
           taken.push({ message: reading.message, leaseExpiresAt, leaseToken });
@@ -112,7 +130,12 @@ export class RedisTaskConsumer implements TaskConsumer {
       }
       tasks.push(...(await this.freshLeases(queue, taken, options.leaseDuration)));
     }
-    return { tasks, malformed };
+    const result: FlowDequeueResult = { tasks, malformed };
+    if (limited.length > 0) {
+      result.limited = limited;
+      result.held = held;
+    }
+    return result;
   }
 
   /**

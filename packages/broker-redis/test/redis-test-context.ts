@@ -1,14 +1,13 @@
 /**
  * Test helpers: a broker and a plain ioredis connection on the throwaway redis-server of the global setup,
- * each test under its own key prefix, plus readers for the Asynq fixtures in `fixtures/`.
+ * each test under its own key prefix, plus the readers of the Asynq fixtures in `fixtures/`.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import type { Fixture, FixtureKey, FixtureValue } from '../../../test/asynq-fixtures';
 import { inject } from 'vitest';
-import { emptyTaskMessage, type TaskMessage } from '@q/core';
+import { type TaskMessage } from '@q/core';
+import { emptyTaskMessage } from '@q/core/internal';
 import { createRedisBroker } from '../src/create-redis-broker';
 import type { RedisBroker } from '../src/redis-broker';
 import type { RedisBrokerOptions } from '../src/redis-broker-options';
@@ -58,27 +57,8 @@ export function taskMessage(overrides: Partial<TaskMessage> = {}): TaskMessage {
   };
 }
 
-export type FixtureValue = { text: string } | { base64: string };
-
-export interface FixtureKey {
-  type: 'string' | 'list' | 'set' | 'zset' | 'hash';
-  ttl: number;
-  value: unknown;
-}
-
-export type Fixture = Record<string, FixtureKey>;
-
-const fixturesDirectory = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
-
-export function readFixture(version: 'asynq-v0.24.1' | 'asynq-v0.26.0', name: string): Fixture {
-  return JSON.parse(readFileSync(join(fixturesDirectory, version, `${name}.json`), 'utf8')) as Fixture;
-}
-
-export function fixtureBytes(value: unknown): Uint8Array {
-  const record = value as Partial<Record<'text' | 'base64', string>>;
-  if (record.base64 !== undefined) return new Uint8Array(Buffer.from(record.base64, 'base64'));
-  return new TextEncoder().encode(record.text ?? '');
-}
+export { fixtureBytes, readFixture } from '../../../test/asynq-fixtures';
+export type { Fixture, FixtureKey, FixtureValue } from '../../../test/asynq-fixtures';
 
 /** Every key under `prefix` in the fixtures' shape (values as text or base64), with `prefix` as `asynq`. */
 export async function dumpKeys(redis: Redis, prefix: string): Promise<Fixture> {

@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import { startRedisServer } from '../../../test/redis-server';
 import { Client } from './client';
+import type { EnqueueInterceptor, OutgoingTask } from './enqueue-interceptor';
 
 const url = inject('redisUrl');
 const prefix = `client-test-${randomUUID().slice(0, 8)}`;
@@ -473,5 +474,126 @@ describe('Client with Redis failing', () => {
     expect(error).toBeInstanceOf(BrokerUnavailableError);
     expect(Date.now() - started).toBeLessThan(20_000);
     await goneBroker.close();
+  });
+});
+
+describe('Client interceptors', () => {
+  it('run around enqueue in order, and the headers they set are stored with the task', async () => {
+    const calls: string[] = [];
+    const seen: OutgoingTask[] = [];
+    const interceptors: EnqueueInterceptor[] = [
+      {
+        async enqueue(task, next) {
+          calls.push('outer:before');
+          seen.push({ ...task });
+          task.headers['trace'] = 'outer';
+          const info = await next();
+          calls.push(`outer:after:${info.state}`);
+          return info;
+        },
+      },
+      {
+        async enqueue(task, next) {
+          calls.push('inner');
+          task.headers['tenant'] = 'acme';
+          return next();
+        },
+      },
+    ];
+    const queue = uniqueQueue();
+    const intercepted = new Client({ broker, interceptors });
+    const processAt = Date.now() + 60_000;
+    const info = await intercepted.enqueue(
+      'email:send',
+      { to: 'a' },
+      { queue, processAt, headers: { kept: '1' } },
+    );
+    expect(calls).toEqual(['outer:before', 'inner', 'outer:after:scheduled']);
+    expect(seen[0]).toMatchObject({ id: info.id, type: 'email:send', queue, processAt, group: '' });
+    expect(decode(seen[0]!.payload)).toEqual({ to: 'a' });
+    const stored = await broker.getTask(queue, info.id);
+    expect(stored.message.headers).toEqual({ kept: '1', trace: 'outer', tenant: 'acme' });
+  });
+
+  it('see what a refused enqueue throws, and no task when validation fails', async () => {
+    const errors: unknown[] = [];
+    let calls = 0;
+    const intercepted = new Client({
+      broker,
+      interceptors: [
+        {
+          enqueue: (_task, next) => {
+            calls += 1;
+            return next().catch((error: unknown) => {
+              errors.push(error);
+              throw error;
+            });
+          },
+        },
+      ],
+    });
+    const queue = uniqueQueue();
+    await intercepted.enqueue('x', 1, { queue, taskId: 'taken' });
+    await expect(intercepted.enqueue('x', 2, { queue, taskId: 'taken' })).rejects.toBeInstanceOf(
+      TaskIdConflictError,
+    );
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(TaskIdConflictError);
+    await expect(intercepted.enqueue('x', 3, { queue, maxRetry: -1 })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    expect(calls).toBe(2);
+  });
+
+  it('run around enqueueMany with the valid tasks only, and get their outcomes in order', async () => {
+    const queue = uniqueQueue();
+    const seen: string[][] = [];
+    const intercepted = new Client({
+      broker,
+      interceptors: [
+        {
+          async enqueueMany(tasks, next) {
+            seen.push(tasks.map((task) => task.id));
+            for (const task of tasks) task.headers['batch'] = String(tasks.length);
+            const outcomes = await next();
+            seen.push(outcomes.map((outcome) => (outcome.ok ? outcome.info.id : outcome.error.code)));
+            return outcomes;
+          },
+        },
+      ],
+    });
+    await intercepted.enqueue('x', 0, { queue, taskId: 'taken' });
+    const outcomes = await intercepted.enqueueMany([
+      { type: 'x', payload: 1, options: { queue, taskId: 'a' } },
+      { type: 'x', payload: 2, options: { queue, maxRetry: -1 } },
+      { type: 'x', payload: 3, options: { queue, taskId: 'taken' } },
+    ]);
+    expect(seen).toEqual([
+      ['a', 'taken'],
+      ['a', 'Q_TASK_ID_CONFLICT'],
+    ]);
+    expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, false, false]);
+    expect((await broker.getTask(queue, 'a')).message.headers).toEqual({ batch: '2' });
+  });
+
+  it('refuse a second call of next() and options that are not interceptors', async () => {
+    const twice = new Client({
+      broker,
+      interceptors: [
+        {
+          async enqueue(_task, next) {
+            await next();
+            return next();
+          },
+        },
+      ],
+    });
+    await expect(twice.enqueue('x', 1, { queue: uniqueQueue() })).rejects.toThrow(/next\(\) more than once/);
+    expect(() => new Client({ broker, interceptors: [{}] as EnqueueInterceptor[] })).toThrow(
+      /interceptors\[0\] must be an object with an enqueue/,
+    );
+    expect(
+      () => new Client({ broker, interceptors: (() => undefined) as unknown as EnqueueInterceptor[] }),
+    ).toThrow(ValidationError);
   });
 });

@@ -2,18 +2,20 @@ import { randomUUID } from 'node:crypto';
 import {
   assertKnownKeys,
   assertQueueName,
-  BatchAbortedError,
   assertTaskType,
   isTaskDefinition,
-  jsonCodec,
-  PayloadEncodingError,
-  QError,
   taskDefaults,
   taskOptionKeys,
-  toMilliseconds,
   toTaskInfo,
   toWholeSecondsUp,
   validatePayload,
+} from '@q/core/internal';
+import {
+  BatchAbortedError,
+  jsonCodec,
+  PayloadEncodingError,
+  QError,
+  toMilliseconds,
   ValidationError,
   type EnqueueRequest,
   type PayloadCodec,
@@ -24,6 +26,13 @@ import {
   type TaskProducer,
   type ValidationIssue,
 } from '@q/core';
+import {
+  intercept,
+  interceptorChains,
+  outgoingTask,
+  type EnqueueInterceptor,
+  type InterceptorChains,
+} from './enqueue-interceptor';
 
 export interface ClientOptions {
   /** Where tasks go: any broker that can produce, e.g. `createRedisBroker(...)`. */
@@ -36,6 +45,11 @@ export interface ClientOptions {
   generateId?: () => string;
   /** The clock, in Unix milliseconds; for tests. @default Date.now */
   now?: () => number;
+  /**
+   * Run around every write, after validation and before the broker, the first outermost: to add
+   * headers, trace or time enqueues (`@q/otel` provides one). @default []
+   */
+  interceptors?: readonly EnqueueInterceptor[];
 }
 
 /** One task of an `enqueueMany` batch. */
@@ -59,7 +73,7 @@ export interface EnqueueManyOptions {
   atomic?: boolean;
 }
 
-const clientOptionKeys = ['broker', 'codec', 'maxPayloadBytes', 'generateId', 'now'] as const;
+const clientOptionKeys = ['broker', 'codec', 'maxPayloadBytes', 'generateId', 'now', 'interceptors'] as const;
 const defaultMaxPayloadBytes = 1024 * 1024;
 const uniqueMinimumMilliseconds = 1000;
 
@@ -70,6 +84,7 @@ export class Client {
   readonly #maxPayloadBytes: number;
   readonly #generateId: () => string;
   readonly #now: () => number;
+  readonly #interceptors: InterceptorChains;
 
   constructor(options: ClientOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -95,6 +110,7 @@ export class Client {
     this.#maxPayloadBytes = maxPayloadBytes;
     this.#generateId = options.generateId ?? randomUUID;
     this.#now = options.now ?? Date.now;
+    this.#interceptors = interceptorChains(options.interceptors);
   }
 
   /**
@@ -116,8 +132,11 @@ export class Client {
     options?: TaskOptions,
   ): Promise<TaskInfo> {
     const request = await this.#prepare({ type: typeOrDefinition, payload, options }, 'options');
-    const result = await this.#broker.enqueue(request);
-    return toTaskInfo(result);
+    const steps = this.#interceptors.enqueue;
+    if (steps.length === 0) return toTaskInfo(await this.#broker.enqueue(request));
+    return intercept(steps, outgoingTask(request), async () =>
+      toTaskInfo(await this.#broker.enqueue(request)),
+    );
   }
 
   /**
@@ -159,11 +178,30 @@ export class Client {
       }
     }
     const requests = prepared.flatMap((item) => (item.ok ? [item.request] : []));
-    const results = requests.length > 0 ? await this.#broker.enqueueMany(requests, { atomic }) : [];
+    const steps = this.#interceptors.enqueueMany;
+    const written =
+      requests.length === 0
+        ? []
+        : steps.length === 0
+          ? await this.#write(requests, atomic)
+          : await intercept(steps, requests.map(outgoingTask), () => this.#write(requests, atomic));
     let next = 0;
     return prepared.map((item): EnqueueOutcome => {
       if (!item.ok) return { ok: false, error: item.error };
-      const result = results[next++];
+      return (
+        written[next++] ?? {
+          ok: false,
+          error: new QError('Q_BROKER', 'The broker returned no result for this task.'),
+        }
+      );
+    });
+  }
+
+  /** Writes valid requests in one round trip: one outcome per request, in order. */
+  async #write(requests: EnqueueRequest[], atomic: boolean): Promise<EnqueueOutcome[]> {
+    const results = await this.#broker.enqueueMany(requests, { atomic });
+    return requests.map((_, index): EnqueueOutcome => {
+      const result = results[index];
       if (!result)
         return { ok: false, error: new QError('Q_BROKER', 'The broker returned no result for this task.') };
       if (result.ok) return { ok: true, info: toTaskInfo(result.result) };

@@ -39,9 +39,9 @@ export { systemClock } from './clock';
 export type { Clock } from './clock';
 export { jsonCodec } from './codec';
 export type { PayloadCodec } from './codec';
-export { defineTask, isTaskDefinition, validatePayload } from './define-task';
+export { defineTask } from './define-task';
 export type { TaskDefinition } from './define-task';
-export { toMilliseconds, toWholeSecondsUp } from './duration';
+export { toMilliseconds } from './duration';
 export type { Duration } from './duration';
 export {
   BatchAbortedError,
@@ -62,20 +62,22 @@ export {
   ValidationError,
 } from './errors';
 export type { QErrorCode, QErrorOptions, ValidationIssue } from './errors';
+export { assertFlowLimitsUpdate, hasFlowControl } from './flow-control';
+export type {
+  FlowControl,
+  FlowDequeueResult,
+  FlowHold,
+  FlowHoldReason,
+  FlowLimits,
+  FlowLimitsUpdate,
+  FlowRate,
+  FlowState,
+} from './flow-control';
 export { silentLogger } from './logger';
 export type { LogFunction, Logger } from './logger';
-export { toTaskInfo } from './task-info';
 export type { StoredTask, TaskInfo } from './task-info';
-export { emptyTaskMessage } from './task-message';
 export type { TaskMessage } from './task-message';
-export { taskDefaults, taskOptionKeys } from './task-options';
 export type { TaskOptions } from './task-options';
 export { isTaskState, taskStates } from './task-state';
 export type { TaskState } from './task-state';
-export {
-  assertKnownKeys,
-  assertQueueName,
-  assertTaskType,
-  queueNameProblem,
-  queueNameRule,
-} from './validation';
+export { queueNameRule } from './validation';

@@ -19,11 +19,24 @@ function withOverrides(broker: MemoryBroker<ManualClock>, overrides: Partial<Que
   return Object.assign(Object.create(broker) as MemoryBroker<ManualClock>, overrides);
 }
 
+/** Commands of one UI (the q command, a shell, code) and words of one broker, which findings leave to UIs. */
+const notNeutral = /\bq (?:task|queue)\b|\bkill -|\bmux\.|new Server|\bRedis\b|maxmemory|CONFIG SET|SIGCONT/;
+
 function inspectorFor(broker: QueueAdmin & { clock?: MemoryBroker['clock'] }): Inspector {
   const clock = (broker as MemoryBroker).clock;
   let offset = 0;
   // Every reading advances the time a little, as a real clock would.
-  return new Inspector({ broker, now: () => clock.now() + (offset += 1) });
+  const inspector = new Inspector({ broker, now: () => clock.now() + (offset += 1) });
+  const diagnose = inspector.diagnose.bind(inspector);
+  // Every diagnosis of this file is also checked for words a broker-neutral finding must not hold.
+  inspector.diagnose = async (...input) => {
+    const diagnosis = await diagnose(...input);
+    for (const finding of diagnosis.findings) {
+      expect([finding.summary, ...finding.evidence].join('\n')).not.toMatch(notNeutral);
+    }
+    return diagnosis;
+  };
+  return inspector;
 }
 
 describe('diagnose', () => {
@@ -49,7 +62,8 @@ describe('diagnose', () => {
     expect(mismatch?.summary).toMatch(/typo/);
     const unserved = diagnosis.findings.find((finding) => finding.code === 'queue-unserved');
     expect(unserved).toMatchObject({ queue: 'reports', severity: 'error' });
-    expect(unserved?.action).toMatch(/Start a server/);
+    expect(unserved?.actions).toEqual([{ kind: 'start-server', queue: 'reports' }]);
+    expect(mismatch?.actions).toEqual([{ kind: 'use-one-queue-name', queue: 'email', similar: 'emails' }]);
     expect(diagnosis.healthy).toBe(false);
   });
 
@@ -59,6 +73,17 @@ describe('diagnose', () => {
     await publishServer(broker, { serverId: 's1', queues: { critical: 1 } });
     const diagnosis = await inspectorFor(broker).diagnose('critcal');
     expect(diagnosis.findings[0]).toMatchObject({ code: 'queue-not-found', data: { similar: ['critical'] } });
+    expect(diagnosis.findings[0]?.actions).toEqual([
+      { kind: 'use-one-queue-name', queue: 'critcal', similar: 'critical' },
+    ]);
+  });
+
+  it('points at the store address when the store holds no queue at all', async () => {
+    const diagnosis = await inspectorFor(memoryBroker()).diagnose('emails');
+    expect(diagnosis.findings[0]?.actions).toEqual([
+      { kind: 'check-queue-name', queue: 'emails' },
+      { kind: 'check-store-address' },
+    ]);
   });
 
   it('says which signal made a server quiet and since when, and that its queue is not fetched', async () => {
@@ -79,7 +104,15 @@ describe('diagnose', () => {
     expect(codes(diagnosis)).toEqual(['queue-unserved', 'server-not-running']);
     const quiet = diagnosis.findings[1]!;
     expect(quiet.evidence.join('\n')).toMatch(/Last signal: SIGTSTP at 2026-11-26T11:58:00.000Z \(2m ago\)/);
-    expect(quiet.action).toMatch(/SIGCONT/);
+    const signal = { pid: 100, host: 'worker-1', server: quiet.server };
+    expect(quiet.actions).toEqual([
+      { kind: 'send-signal', signal: 'SIGCONT', ...signal },
+      { kind: 'send-signal', signal: 'SIGTERM', ...signal },
+    ]);
+    expect(diagnosis.findings[0]!.actions).toEqual([
+      { kind: 'send-signal', signal: 'SIGCONT', ...signal },
+      { kind: 'start-server', queue: 'default' },
+    ]);
   });
 
   it('calls a long shutdown stuck, and reads Go servers by their status', async () => {
@@ -100,8 +133,16 @@ describe('diagnose', () => {
     const diagnosis = await inspectorFor(broker).diagnose();
     const [first, second] = diagnosis.findings;
     expect(first?.summary).toMatch(/draining for 10m: its shutdown is stuck/);
+    expect(first?.actions).toMatchObject([
+      { kind: 'send-signal', signal: 'SIGKILL', pid: 100 },
+      { kind: 'start-server', queue: 'default' },
+    ]);
     expect(second?.evidence).toContain('A Go Asynq server: it publishes no signal details.');
-    expect(second?.action).toMatch(/cannot resume/);
+    expect(second?.summary).toMatch(/cannot resume/);
+    expect(second?.actions).toMatchObject([
+      { kind: 'send-signal', signal: 'SIGTERM', host: 'go-host' },
+      { kind: 'start-server', queue: 'default' },
+    ]);
   });
 
   it('names a paused queue', async () => {
@@ -111,7 +152,7 @@ describe('diagnose', () => {
     await publishServer(broker, { serverId: 's1', lifecycle: running });
     const diagnosis = await inspectorFor(broker).diagnose();
     expect(codes(diagnosis)).toEqual(['queue-paused']);
-    expect(diagnosis.findings[0]?.action).toMatch(/q queue resume default/);
+    expect(diagnosis.findings[0]?.actions).toEqual([{ kind: 'resume-queue', queue: 'default' }]);
   });
 
   it('names the overdue and long-running tasks that hold every slot', async () => {
@@ -133,7 +174,11 @@ describe('diagnose', () => {
     expect(finding.evidence.join('\n')).toMatch(
       /stuck-1 \(email:send, queue default\): running for 15m, 5m past its deadline/,
     );
-    expect(finding.action).toMatch(/q task cancel stuck-1 long-1/);
+    expect(finding.actions).toEqual([
+      { kind: 'cancel-tasks', taskIds: ['stuck-1', 'long-1'] },
+      { kind: 'honour-abort-signal', taskIds: ['stuck-1', 'long-1'] },
+      { kind: 'add-capacity', queue: 'default' },
+    ]);
   });
 
   it('reports overdue tasks of a server that still has free slots', async () => {
@@ -158,6 +203,11 @@ describe('diagnose', () => {
     const finding = diagnosis.findings.find((candidate) => candidate.code === 'handler-not-found');
     expect(finding?.summary).toMatch(/"pdf:render"/);
     expect(finding?.evidence[0]).toMatch(/pdf:render: 2 task\(s\) in retry and archived/);
+    expect(finding?.actions).toEqual([
+      { kind: 'register-handler', queue: 'default', taskTypes: ['pdf:render'] },
+      { kind: 'run-all-tasks', queue: 'default', state: 'archived' },
+      { kind: 'run-all-tasks', queue: 'default', state: 'retry' },
+    ]);
   });
 
   it('sees a backlog that waits while a running server lists the queue, and a stuck fetch loop', async () => {
@@ -172,6 +222,9 @@ describe('diagnose', () => {
     const diagnosis = await inspectorFor(broker).diagnose();
     expect(codes(diagnosis)).toEqual(['backlog-stalled']);
     expect(diagnosis.findings[0]?.evidence.join('\n')).toMatch(/fetch loop last ran .* it looks stuck/);
+    expect(diagnosis.findings[0]?.actions).toEqual([
+      { kind: 'check-server-logs', servers: diagnosis.findings[0]!.data.servers },
+    ]);
   });
 
   it('compares two readings when asked to sample', async () => {
@@ -202,10 +255,14 @@ describe('diagnose', () => {
     const diagnosis = await inspectorFor(broker).diagnose();
     expect(diagnosis.findings).toMatchObject([{ code: 'tasks-scheduled-later', severity: 'info' }]);
     expect(diagnosis.findings[0]?.summary).toMatch(/the next in 10m/);
+    expect(diagnosis.findings[0]?.actions).toEqual([
+      { kind: 'none', reason: 'as-scheduled' },
+      { kind: 'run-all-tasks', queue: 'default', state: 'retry' },
+    ]);
     expect(diagnosis.healthy).toBe(true);
   });
 
-  it('warns about an evicting maxmemory policy', async () => {
+  it('warns about an evicting store policy', async () => {
     const memory = memoryBroker();
     // A store that evicts and is nearly full, as Redis reports one.
     const broker = withOverrides(memory, {
@@ -218,7 +275,8 @@ describe('diagnose', () => {
     });
     const diagnosis = await inspectorFor(broker).diagnose();
     expect(codes(diagnosis)).toEqual(['store-evicts-keys', 'store-memory-high']);
-    expect(diagnosis.findings[0]?.action).toMatch(/noeviction/);
+    expect(diagnosis.findings[0]?.actions).toEqual([{ kind: 'stop-store-eviction', policy: 'allkeys-lru' }]);
+    expect(diagnosis.findings[0]?.evidence[0]).toBe('Eviction policy: allkeys-lru');
   });
 
   it('measures each server clock against the store', async () => {
@@ -244,9 +302,12 @@ describe('diagnose', () => {
     expect(codes(diagnosis)).toEqual(['clock-skew']);
     const evidence = diagnosis.findings[0]!.evidence;
     expect(evidence).toHaveLength(2);
-    expect(evidence[0]).toMatch(/server fast-host:100: 45s ahead of Redis/);
-    expect(evidence[1]).toMatch(/server go-host:100: at least 20s ahead of Redis/);
+    expect(evidence[0]).toMatch(/server fast-host:100: 45s ahead of the store/);
+    expect(evidence[1]).toMatch(/server go-host:100: at least 20s ahead of the store/);
     expect(diagnosis.findings[0]!.severity).toBe('error');
+    expect(diagnosis.findings[0]!.actions).toEqual([
+      { kind: 'synchronise-clocks', hosts: ['fast-host', 'go-host'], leaseMs: 3000 },
+    ]);
   });
 
   it('names active tasks whose worker died, and a server that cannot reach the store', async () => {
@@ -263,7 +324,10 @@ describe('diagnose', () => {
     const diagnosis = await inspectorFor(broker).diagnose();
     expect(codes(diagnosis)).toEqual(['server-store-unreachable', 'tasks-orphaned']);
     expect(diagnosis.findings[1]).toMatchObject({ data: { taskIds: ['lost'] } });
-    expect(diagnosis.findings[1]?.action).toMatch(/recovers them/);
+    expect(diagnosis.findings[0]?.actions).toEqual([
+      { kind: 'restore-store-connection', server: diagnosis.findings[0]!.server, host: 'worker-1' },
+    ]);
+    expect(diagnosis.findings[1]?.actions).toEqual([{ kind: 'none', reason: 'recovers-on-its-own' }]);
   });
 
   it('notes the checks it could not run', async () => {

@@ -1,17 +1,20 @@
 import {
+  hasFlowControl,
   QError,
   toMilliseconds,
   ValidationError,
   type Duration,
+  type FlowState,
   type Logger,
   type QueueAdmin,
   type QueueStats,
   type StoreInfo,
-  toTaskInfo,
 } from '@q/core';
+import { toTaskInfo } from '@q/core/internal';
 import {
   checkBacklogStalled,
   checkClockSkew,
+  checkFlowLimits,
   checkHandlerNotFound,
   checkOrphanedTasks,
   checkQueuePaused,
@@ -90,8 +93,9 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
     }
   }
 
-  const stats = await readStats(broker, scope, now());
+  const [stats, flow] = await Promise.all([readStats(broker, scope, now()), readFlow(broker, scope)]);
   const context: DiagnosisContext = {
+    flow,
     broker,
     now: now(),
     scope: [...stats.keys()],
@@ -120,8 +124,14 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
     const queueFindings: Finding[] = [];
     queueFindings.push(...checkQueueServed(context, name));
     queueFindings.push(...checkQueuePaused(context, name));
+    const limited = checkFlowLimits(context, name);
+    queueFindings.push(...limited);
     const saturated = serverFindings.saturatedQueues.has(name);
-    if (!queueFindings.some((finding) => finding.severity === 'error') && !saturated) {
+    if (
+      !queueFindings.some((finding) => finding.severity === 'error') &&
+      !saturated &&
+      limited.length === 0
+    ) {
       queueFindings.push(...checkBacklogStalled(context, name));
     }
     queueFindings.push(...(await checkHandlerNotFound(context, name)));
@@ -209,6 +219,20 @@ async function readStats(
   return stats;
 }
 
+/** The flow limits of the queues that have any; empty for a broker without flow control. */
+async function readFlow(broker: QueueAdmin, queues: string[]): Promise<Map<string, FlowState>> {
+  const flow = new Map<string, FlowState>();
+  if (!hasFlowControl(broker)) return flow;
+  const states = await Promise.all(queues.map((name) => broker.flowState(name)));
+  for (const state of states) {
+    const { concurrency, rate } = state.limits;
+    if (concurrency !== undefined || rate !== undefined || state.pausedUntil !== undefined) {
+      flow.set(state.queue, state);
+    }
+  }
+  return flow;
+}
+
 function queueNotFound(queue: string, allQueues: string[], servers: ServerReading[]): Finding {
   const served = servers.flatMap((server) => Object.keys(server.info.queues));
   const similar = similarNames(queue, new Set([...allQueues, ...served]));
@@ -218,7 +242,7 @@ function queueNotFound(queue: string, allQueues: string[], servers: ServerReadin
   const evidence = [
     allQueues.length > 0
       ? `Queues in the store: ${[...allQueues].sort().join(', ')}`
-      : 'The store holds no queue at all: nothing was ever enqueued here (check the Redis URL, db and prefix).',
+      : 'The store holds no queue at all: nothing was ever enqueued here.',
   ];
   if (servedBy.length > 0) evidence.push(`Servers listening on "${queue}": ${servedBy.join(', ')}`);
   if (similar.length > 0) evidence.push(`Similar names: ${similar.join(', ')}`);
@@ -231,10 +255,12 @@ function queueNotFound(queue: string, allQueues: string[], servers: ServerReadin
         ? `Queue "${queue}" does not exist; did you mean ${similar.map((name) => `"${name}"`).join(' or ')}?`
         : `Queue "${queue}" does not exist: no task was ever enqueued to it.`,
     evidence,
-    action:
+    actions:
       similar.length > 0
-        ? `Use the same queue name in the producer and the servers; "${queue}" and "${similar[0]}" are different queues.`
-        : 'Queues are created by the first enqueue; check the queue name the producer uses, and the Redis URL, db and key prefix.',
+        ? [{ kind: 'use-one-queue-name', queue, similar: similar[0]! }]
+        : allQueues.length > 0
+          ? [{ kind: 'check-queue-name', queue }]
+          : [{ kind: 'check-queue-name', queue }, { kind: 'check-store-address' }],
     data: { queue, similar, servedBy },
   };
 }

@@ -2,9 +2,10 @@
  * The checks behind `diagnose()`. Each reads the context gathered once and returns findings; none
  * throws for a problem it finds.
  */
-import type { QueueAdmin, QueueStats, StoreInfo, TaskInfo, TaskState } from '@q/core';
+import type { FlowState, QueueAdmin, QueueStats, StoreInfo, TaskInfo, TaskState } from '@q/core';
 import { describeDuration } from './describe-duration';
-import type { Finding } from './diagnosis';
+import { describeFlowRate } from './queue-limits';
+import type { Finding, FindingAction } from './diagnosis';
 import { serverStateOf, type ServerInfo, type WorkerInfo } from './server-info';
 import { similarNames } from './similar-names';
 
@@ -38,6 +39,8 @@ export interface DiagnosisContext {
   /** The queue asked about, when one was. */
   queueFilter: string | undefined;
   secondReading?: { stats: Map<string, QueueStats>; elapsed: number };
+  /** Flow limits of the queues that have any (brokers with flow control). */
+  flow: Map<string, FlowState>;
   listTasks(queue: string, state: TaskState, pageSize: number): Promise<TaskInfo[]>;
 }
 
@@ -58,6 +61,13 @@ const busySlots = (server: ServerInfo): number =>
   Math.max(server.activeWorkerCount, server.activeWorkers.length);
 const isSaturated = (server: ServerInfo): boolean =>
   server.concurrency > 0 && busySlots(server) >= server.concurrency;
+const signal = (server: ServerInfo, name: 'SIGCONT' | 'SIGTERM' | 'SIGKILL'): FindingAction => ({
+  kind: 'send-signal',
+  signal: name,
+  pid: server.pid,
+  host: server.host,
+  server: server.id,
+});
 const ago = (now: number, time: Date): string =>
   `${time.toISOString()} (${describeDuration(now - time.getTime())} ago)`;
 
@@ -149,8 +159,7 @@ export function checkServers(context: DiagnosisContext): {
         server: server.id,
         summary: `Server ${label(server)} reported that it cannot reach the store.`,
         evidence: [`Published state: ${state}, brokerReachable false`],
-        action:
-          'Check the network path and credentials from that host to Redis (its logs name the error); it resumes on its own once Redis answers.',
+        actions: [{ kind: 'restore-store-connection', server: server.id, host: server.host }],
         data: { server: server.id, state },
       });
     }
@@ -186,10 +195,14 @@ export function checkServers(context: DiagnosisContext): {
           ? `Every slot serving "${queue}" is taken, ${anyOverdue ? 'some by overdue tasks' : 'some by long-running tasks'}; ${stats.pending} tasks wait.`
           : `Every slot serving "${queue}" is busy; ${stats.pending} tasks wait for a free one.`,
       evidence,
-      action:
+      actions:
         stuck.length > 0
-          ? `Cancel the stuck tasks (q task cancel ${stuck.slice(0, 3).join(' ')}) and make their handlers honour the abort signal; raise concurrency or add servers if the tasks are simply long.`
-          : 'Add servers or raise their concurrency, or give this queue more weight.',
+          ? [
+              { kind: 'cancel-tasks', taskIds: stuck.slice(0, 3) },
+              { kind: 'honour-abort-signal', taskIds: stuck.slice(0, 3) },
+              { kind: 'add-capacity', queue },
+            ]
+          : [{ kind: 'add-capacity', queue }],
       data: {
         queue,
         pending: stats.pending,
@@ -209,10 +222,10 @@ export function checkServers(context: DiagnosisContext): {
       server: server.id,
       summary: `Server ${label(server)} runs ${overdue.length} task(s) past their deadline; each still holds a slot.`,
       evidence: overdue.map((task) => describeTask(context, task)),
-      action: `Their handlers ignore the abort signal: make them stop when context.signal aborts. Meanwhile cancel them (q task cancel ${overdue
-        .slice(0, 3)
-        .map((task) => task.worker.taskId)
-        .join(' ')}) or restart the server.`,
+      actions: [
+        { kind: 'honour-abort-signal', taskIds: overdue.slice(0, 3).map((task) => task.worker.taskId) },
+        { kind: 'cancel-tasks', taskIds: overdue.slice(0, 3).map((task) => task.worker.taskId) },
+      ],
       data: { server: server.id, taskIds: overdue.map((task) => task.worker.taskId) },
     });
   }
@@ -236,19 +249,24 @@ function serverNotRunning(context: DiagnosisContext, server: ServerInfo, state: 
   evidence.push(`Queues: ${describeQueues(server)}`);
   evidence.push(`Running tasks: ${busySlots(server)}/${server.concurrency}`);
   const lasted = since ? context.now - since.getTime() : 0;
-  let action: string;
+  const replacements = Object.keys(server.queues)
+    .sort()
+    .map((queue): FindingAction => ({ kind: 'start-server', queue }));
+  let actions: FindingAction[];
   let summary: string;
   if (state === 'quiet') {
-    summary = `Server ${label(server)} is quiet: it finishes its running tasks but fetches no new ones.`;
-    action = lifecycle
-      ? `Resume it with SIGCONT (kill -CONT ${server.pid}) or server.resume(), or shut it down with SIGTERM.`
-      : `A stopped Go Asynq server cannot resume: send SIGTERM (kill -TERM ${server.pid}) and start a new one.`;
+    summary = lifecycle
+      ? `Server ${label(server)} is quiet: it finishes its running tasks but fetches no new ones.`
+      : `Server ${label(server)} is stopped: a stopped Go Asynq server fetches no new tasks and cannot resume.`;
+    actions = lifecycle
+      ? [signal(server, 'SIGCONT'), signal(server, 'SIGTERM')]
+      : [signal(server, 'SIGTERM'), ...replacements];
   } else if (lasted > stuckShutdownAfter) {
-    summary = `Server ${label(server)} has been ${state} for ${describeDuration(lasted)}: its shutdown is stuck.`;
-    action = `It waits for tasks that ignore their abort signal. Kill it (kill -KILL ${server.pid}); its tasks return to the queue when their lease expires.`;
+    summary = `Server ${label(server)} has been ${state} for ${describeDuration(lasted)}: its shutdown is stuck, waiting for tasks that ignore their abort signal.`;
+    actions = [signal(server, 'SIGKILL'), ...replacements];
   } else {
     summary = `Server ${label(server)} is shutting down (${state}) and fetches no new tasks.`;
-    action = 'Start a replacement if its queues need one.';
+    actions = replacements;
   }
   return {
     code: 'server-not-running',
@@ -256,7 +274,7 @@ function serverNotRunning(context: DiagnosisContext, server: ServerInfo, state: 
     server: server.id,
     summary,
     evidence,
-    action,
+    actions,
     data: {
       server: server.id,
       state,
@@ -306,7 +324,7 @@ export function checkQueueServed(context: DiagnosisContext, queue: string): Find
         queue,
         summary: `Queue "${queue}" has tasks but no server listens on it, while servers listen on ${similar.map((name) => `"${name}"`).join(' or ')}: a typo?`,
         evidence,
-        action: `Use one name on both sides: enqueue to "${similar[0]}", or add "${queue}" to the servers' queues and restart them.`,
+        actions: [{ kind: 'use-one-queue-name', queue, similar: similar[0]! }],
         data: { queue, similar, waiting, pending: stats.pending },
       },
     ];
@@ -321,10 +339,12 @@ export function checkQueueServed(context: DiagnosisContext, queue: string): Find
           ? `Queue "${queue}" has tasks, and the servers that list it are not fetching (${[...new Set(serving.map(serverStateOf))].join(', ')}).`
           : `No running server serves queue "${queue}": its tasks wait for nobody.`,
       evidence,
-      action:
-        serving.length > 0
-          ? 'Resume the quiet servers (SIGCONT) or start a new server for this queue.'
-          : `Start a server with "${queue}" among its queues (new Server({ queues: { '${queue}': 1 } })), or enqueue to a queue that servers listen on.`,
+      actions: [
+        ...serving
+          .filter((server) => server.lifecycle && serverStateOf(server) === 'quiet')
+          .map((server) => signal(server, 'SIGCONT')),
+        { kind: 'start-server', queue },
+      ],
       data: { queue, waiting, pending: stats.pending, servers: serving.map((server) => server.id) },
     },
   ];
@@ -340,10 +360,101 @@ export function checkQueuePaused(context: DiagnosisContext, queue: string): Find
       queue,
       summary: `Queue "${queue}" is paused: servers take none of its tasks.`,
       evidence: [`Queue "${queue}": ${describeCounts(stats)}`],
-      action: `Resume it with q queue resume ${queue} (inspector.unpauseQueue('${queue}')) when it should run again.`,
+      actions: [{ kind: 'resume-queue', queue }],
       data: { queue, pending: stats.pending },
     },
   ];
+}
+
+/**
+ * A backlog held back by the queue's own flow limits: reported as such (info: the limits work as set),
+ * and not as a stalled queue.
+ */
+export function checkFlowLimits(context: DiagnosisContext, queue: string): Finding[] {
+  const stats = context.stats.get(queue);
+  const flow = context.flow.get(queue);
+  if (!stats || !flow) return [];
+  const { concurrency, rate } = flow.limits;
+  const findings: Finding[] = [];
+  const goServers = context.servers
+    .map((reading) => reading.info)
+    .filter((server) => serves(server, queue) && server.lifecycle === undefined);
+  if (goServers.length > 0 && (concurrency !== undefined || rate !== undefined)) {
+    findings.push({
+      code: 'flow-limits-ignored',
+      severity: 'warning',
+      queue,
+      summary: `Queue "${queue}" has flow limits, but Go Asynq servers also serve it, and they do not obey them.`,
+      evidence: goServers.map(
+        (server) => `Server ${label(server)} publishes no @q lifecycle: a Go Asynq server`,
+      ),
+      actions: [
+        {
+          kind: 'serve-with-q-servers-only',
+          queue,
+          servers: goServers.map((server) => server.id),
+        },
+      ],
+      data: { queue, goServers: goServers.map((server) => server.id) },
+    });
+  }
+  if (stats.pending === 0) return findings;
+  const counts = `Queue "${queue}": ${describeCounts(stats)}`;
+  if (flow.pausedUntil !== undefined || (rate !== undefined && flow.startedInWindow >= rate.limit)) {
+    const evidence = [counts];
+    if (rate !== undefined) {
+      evidence.push(
+        `Rate limit ${describeFlowRate(rate)}: ${flow.startedInWindow} started in the last ${describeDuration(rate.period)}`,
+      );
+    }
+    if (flow.pausedUntil !== undefined) {
+      evidence.push(
+        `A handler said "rate limited, come back later": the queue waits until ${new Date(flow.pausedUntil).toISOString()} (${describeDuration(flow.pausedUntil - flow.timestamp)} from now)`,
+      );
+    }
+    findings.push({
+      code: 'queue-rate-limited',
+      severity: 'info',
+      queue,
+      summary: `Tasks of "${queue}" wait on the queue's rate limit, not on a stalled server.`,
+      evidence,
+      actions:
+        rate !== undefined
+          ? [
+              { kind: 'change-queue-limits', queue, limit: 'rate' },
+              { kind: 'clear-queue-limits', queue },
+            ]
+          : [
+              { kind: 'none', reason: 'pause-ends-on-its-own' },
+              { kind: 'clear-queue-limits', queue },
+            ],
+      data: {
+        queue,
+        pending: stats.pending,
+        rate,
+        startedInWindow: flow.startedInWindow,
+        pausedUntil: flow.pausedUntil,
+      },
+    });
+  }
+  if (concurrency !== undefined && flow.running >= concurrency) {
+    findings.push({
+      code: 'queue-at-concurrency-limit',
+      severity: 'info',
+      queue,
+      summary: `Tasks of "${queue}" wait for one of its ${concurrency} concurrency slots (${flow.running} running across all servers).`,
+      evidence: [
+        counts,
+        `Concurrency limit ${concurrency}: ${flow.running} tasks of the queue are leased now`,
+      ],
+      actions: [
+        { kind: 'change-queue-limits', queue, limit: 'concurrency' },
+        { kind: 'clear-queue-limits', queue },
+      ],
+      data: { queue, pending: stats.pending, concurrency, running: flow.running },
+    });
+  }
+  return findings;
 }
 
 export function checkBacklogStalled(context: DiagnosisContext, queue: string): Finding[] {
@@ -374,6 +485,7 @@ export function checkBacklogStalled(context: DiagnosisContext, queue: string): F
   }
   if (!stalled) return [];
 
+  const starved: string[] = [];
   for (const server of running) {
     const lastFetch = server.lifecycle?.lastFetchAt;
     const fetch = lastFetch
@@ -388,6 +500,7 @@ export function checkBacklogStalled(context: DiagnosisContext, queue: string): F
         .filter(([name, other]) => other > weight && (context.stats.get(name)?.pending ?? 0) > 0)
         .map(([name]) => name);
       if (busier.length > 0) {
+        starved.push(server.id);
         evidence.push(`  strict priority: it serves ${busier.join(', ')} first, and they have pending tasks`);
       }
     }
@@ -399,8 +512,15 @@ export function checkBacklogStalled(context: DiagnosisContext, queue: string): F
       queue,
       summary: `Tasks pile up in "${queue}" while running servers list it, and none is being processed.`,
       evidence,
-      action:
-        'Look at the logs of the servers above: a server whose fetch loop has not run for long is stuck (restart it); under strict priority, higher queues starve this one (turn strictPriority off or add servers).',
+      actions: [
+        { kind: 'check-server-logs', servers: running.map((server) => server.id) },
+        ...(starved.length > 0
+          ? [
+              { kind: 'turn-off-strict-priority' as const, servers: starved },
+              { kind: 'add-capacity' as const, queue },
+            ]
+          : []),
+      ],
       data: {
         queue,
         pending: stats.pending,
@@ -441,7 +561,12 @@ export async function checkHandlerNotFound(context: DiagnosisContext, queue: str
         const entry = byType.get(type)!;
         return `${type}: ${entry.count} task(s) in ${[...entry.states].join(' and ')}, last error "${entry.error}"`;
       }),
-      action: `Register a handler for ${types.map((type) => `"${type}"`).join(', ')} on the servers of "${queue}" (mux.handle('${types[0]}', handler)) or fix the type the producer uses; then rerun them: q task runall --queue ${queue} --state archived (and --state retry).`,
+      actions: [
+        { kind: 'register-handler', queue, taskTypes: types },
+        ...(['archived', 'retry'] as const)
+          .filter((state) => stats[state] > 0)
+          .map((state): FindingAction => ({ kind: 'run-all-tasks', queue, state })),
+      ],
       data: { queue, types, sampled: sample.length },
     },
   ];
@@ -461,9 +586,7 @@ export async function checkOrphanedTasks(context: DiagnosisContext, queue: strin
       queue,
       summary: `${orphaned.length} active task(s) in "${queue}" have an expired lease: the worker running them died.`,
       evidence: orphaned.slice(0, 10).map((task) => `task ${task.id} (${task.type})`),
-      action: served
-        ? 'A running server of this queue recovers them (retrying each); nothing to do unless they stay.'
-        : `No running server serves "${queue}", so nobody recovers them: start one.`,
+      actions: served ? [{ kind: 'none', reason: 'recovers-on-its-own' }] : [{ kind: 'start-server', queue }],
       data: { queue, taskIds: orphaned.map((task) => task.id) },
     },
   ];
@@ -485,6 +608,7 @@ export async function checkScheduledLater(context: DiagnosisContext, queue: stri
   const served = context.servers.some(({ info }) => serves(info, queue) && isRunning(info));
   if (!served) return []; // queue-unserved says it already.
   const wait = first.nextProcessAt.getTime() - context.now;
+  const dueState = first.state === 'retry' ? 'retry' : 'scheduled';
   const late = -wait > context.settings.stalledAfter;
   evidence.push(
     `Next due: task ${first.id} (${first.type}, ${first.state}) at ${first.nextProcessAt.toISOString()} (${wait >= 0 ? `in ${describeDuration(wait)}` : `${describeDuration(-wait)} ago`})`,
@@ -497,7 +621,16 @@ export async function checkScheduledLater(context: DiagnosisContext, queue: stri
           queue,
           summary: `Tasks in "${queue}" were due ${describeDuration(-wait)} ago and are still not pending.`,
           evidence,
-          action: `The servers move due tasks to pending every few seconds; check their logs. To run them now: q task runall --queue ${queue} --state ${first.state}.`,
+          actions: [
+            {
+              kind: 'check-server-logs',
+              servers: context.servers
+                .map(({ info }) => info)
+                .filter((server) => serves(server, queue) && isRunning(server))
+                .map((server) => server.id),
+            },
+            { kind: 'run-all-tasks', queue, state: dueState },
+          ],
           data: { queue, nextTaskId: first.id, nextProcessAt: first.nextProcessAt.toISOString() },
         }
       : {
@@ -506,7 +639,10 @@ export async function checkScheduledLater(context: DiagnosisContext, queue: stri
           queue,
           summary: `Nothing in "${queue}" is due yet: ${stats.scheduled + stats.retry} task(s) wait for their time, the next in ${describeDuration(Math.max(wait, 0))}.`,
           evidence,
-          action: `Nothing to fix if that is intended. To run them now: q task runall --queue ${queue} --state ${first.state}.`,
+          actions: [
+            { kind: 'none', reason: 'as-scheduled' },
+            { kind: 'run-all-tasks', queue, state: dueState },
+          ],
           data: { queue, nextTaskId: first.id, nextProcessAt: first.nextProcessAt.toISOString() },
         },
   ];
@@ -526,14 +662,13 @@ export function checkStore(context: DiagnosisContext): Finding[] {
       code: 'store-evicts-keys',
       severity: allKeys ? 'error' : 'warning',
       summary: allKeys
-        ? `Redis evicts keys when full (maxmemory-policy ${policy}): tasks can vanish without a trace.`
-        : `Redis evicts keys with a TTL when full (maxmemory-policy ${policy}): uniqueness locks and server heartbeats can vanish.`,
+        ? `The store evicts keys when full (policy ${policy}): tasks can vanish without a trace.`
+        : `The store evicts keys that have a time to live when full (policy ${policy}): uniqueness locks and server heartbeats can vanish.`,
       evidence: [
-        `maxmemory-policy: ${policy}`,
-        `maxmemory: ${store.maxMemory ? `${store.maxMemory} bytes` : 'unlimited'}; used: ${store.usedMemory ?? '?'} bytes`,
+        `Eviction policy: ${policy}`,
+        `Memory limit: ${store.maxMemory ? `${store.maxMemory} bytes` : 'none'}; used: ${store.usedMemory ?? '?'} bytes`,
       ],
-      action:
-        'Set maxmemory-policy to noeviction (CONFIG SET maxmemory-policy noeviction, and in redis.conf) so that a full Redis refuses writes loudly instead of dropping tasks; give it enough memory.',
+      actions: [{ kind: 'stop-store-eviction', policy }],
       data: { evictionPolicy: policy, maxMemory: store.maxMemory, usedMemory: store.usedMemory },
     });
   }
@@ -542,10 +677,13 @@ export function checkStore(context: DiagnosisContext): Finding[] {
     findings.push({
       code: 'store-memory-high',
       severity: 'warning',
-      summary: `Redis uses ${percent}% of its maxmemory.`,
-      evidence: [`used ${store.usedMemory} of ${store.maxMemory} bytes`],
-      action:
-        'Raise maxmemory, or make room: delete archived and completed tasks (q task deleteall --state archived) and shorten retention.',
+      summary: `The store uses ${percent}% of its memory limit.`,
+      evidence: [`Used ${store.usedMemory} of ${store.maxMemory} bytes`],
+      actions: [
+        { kind: 'add-store-memory' },
+        { kind: 'delete-all-tasks', state: 'archived' },
+        { kind: 'delete-all-tasks', state: 'completed' },
+      ],
       data: { maxMemory: store.maxMemory, usedMemory: store.usedMemory },
     });
   }
@@ -555,12 +693,12 @@ export function checkStore(context: DiagnosisContext): Finding[] {
 export function checkClockSkew(context: DiagnosisContext): Finding[] {
   const tolerance = context.settings.clockSkewTolerance;
   const store = context.store;
-  const reference = store ? 'Redis' : 'this machine';
+  const reference = store ? 'the store' : 'this machine';
   const offsetOfOurs = store?.offset ?? 0;
-  const measured: { subject: string; offset: number; exact: boolean; server?: string }[] = [];
+  const measured: { subject: string; offset: number; exact: boolean; server?: string; host?: string }[] = [];
 
   if (store && Math.abs(store.offset) > tolerance + store.roundTrip / 2) {
-    measured.push({ subject: 'this machine (where q runs)', offset: store.offset, exact: true });
+    measured.push({ subject: 'this machine (where the inspector runs)', offset: store.offset, exact: true });
   }
   for (const reading of context.servers) {
     const server = reading.info;
@@ -586,7 +724,7 @@ export function checkClockSkew(context: DiagnosisContext): Finding[] {
     if (lastFetch !== undefined && lastFetch > referenceNow)
       estimates.push({ offset: lastFetch - referenceNow, exact: false });
     const worst = estimates.sort((a, b) => Math.abs(b.offset) - Math.abs(a.offset))[0];
-    if (worst) measured.push({ subject, ...worst, server: server.id });
+    if (worst) measured.push({ subject, ...worst, server: server.id, host: server.host });
   }
   const skewed = measured.filter((entry) => Math.abs(entry.offset) > tolerance);
   if (skewed.length === 0) return [];
@@ -600,8 +738,13 @@ export function checkClockSkew(context: DiagnosisContext): Finding[] {
         (entry) =>
           `${entry.subject}: ${entry.exact ? '' : 'at least '}${describeDuration(entry.offset)} ${entry.offset > 0 ? 'ahead of' : 'behind'} ${reference}`,
       ),
-      action:
-        'Synchronise clocks on every host (chrony or systemd-timesyncd). Lease expiry and due times are written by one process and read by another: a skew over the lease (3s by default for @q servers) makes servers recover tasks that are still running, and scheduled tasks run early or late.',
+      actions: [
+        {
+          kind: 'synchronise-clocks',
+          hosts: [...new Set(skewed.map((entry) => entry.host ?? 'this machine'))],
+          leaseMs: leaseDuration,
+        },
+      ],
       data: {
         reference,
         offsets: skewed.map((entry) => ({

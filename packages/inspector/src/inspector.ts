@@ -1,13 +1,12 @@
 import {
-  assertKnownKeys,
-  assertQueueName,
   BrokerError,
+  hasFlowControl,
   isTaskState,
   silentLogger,
   taskStates,
-  toTaskInfo,
   ValidationError,
   type DailyStats,
+  type FlowControl,
   type GroupStats,
   type Logger,
   type QueueAdmin,
@@ -16,9 +15,17 @@ import {
   type TaskInfo,
   type TaskState,
 } from '@q/core';
+import { assertKnownKeys, assertQueueName, toTaskInfo } from '@q/core/internal';
 import { diagnose, type DiagnoseOptions } from './diagnose';
 import type { Diagnosis } from './diagnosis';
 import { toQueueInfo, type QueueInfo } from './queue-info';
+import {
+  hasQueueLimits,
+  toFlowLimitsUpdate,
+  toQueueLimitsInfo,
+  type QueueLimitsInfo,
+  type QueueLimitsInput,
+} from './queue-limits';
 import {
   toSchedulerEntryInfo,
   toSchedulerEventInfo,
@@ -102,10 +109,49 @@ export class Inspector {
     return [...names].sort();
   }
 
-  /** Task counts per state, latency, memory, counters and the paused flag of one queue. */
+  /**
+   * Task counts per state, latency, memory, counters and the paused flag of one queue, and its flow
+   * limits when it has any.
+   */
   async getQueueInfo(queue: string): Promise<QueueInfo> {
     assertQueueName(queue);
-    return toQueueInfo(await this.#broker.queueStats(queue, this.#now()));
+    const broker = this.#broker;
+    const [stats, flow] = await Promise.all([
+      broker.queueStats(queue, this.#now()),
+      hasFlowControl(broker) ? broker.flowState(queue) : undefined,
+    ]);
+    const info = toQueueInfo(stats);
+    if (flow) {
+      const limits = toQueueLimitsInfo(flow);
+      if (hasQueueLimits(limits)) info.limits = limits;
+    }
+    return info;
+  }
+
+  /**
+   * Sets the queue's flow limits, obeyed by every @q server (not by Go Asynq servers) from their next
+   * dequeue: `concurrency` tasks running at once, `rate` tasks started per period (`'50/s'`). A limit
+   * left out is kept, `null` removes it. Throws `ValidationError` for bad limits, `BrokerError` when the
+   * broker has no flow control.
+   */
+  async setQueueLimits(queue: string, limits: QueueLimitsInput): Promise<QueueLimitsInfo> {
+    assertQueueName(queue);
+    const update = toFlowLimitsUpdate(limits);
+    const broker = this.#flowControl();
+    await broker.setFlowLimits(queue, update);
+    return toQueueLimitsInfo(await broker.flowState(queue));
+  }
+
+  /** Removes every flow limit of the queue, and a pause a handler asked for. */
+  async clearQueueLimits(queue: string): Promise<void> {
+    assertQueueName(queue);
+    await this.#flowControl().clearFlowLimits(queue);
+  }
+
+  /** The queue's flow limits and usage (all limits absent when it has none). */
+  async getQueueLimits(queue: string): Promise<QueueLimitsInfo> {
+    assertQueueName(queue);
+    return toQueueLimitsInfo(await this.#flowControl().flowState(queue));
   }
 
   /** Processed and failed counts per day (UTC), today first. */
@@ -395,6 +441,16 @@ export class Inspector {
     if (operation === 'delete') return this.#broker.deleteAllTasks(queue, state);
     if (operation === 'run') return this.#broker.runAllTasks(queue, state);
     return this.#broker.archiveAllTasks(queue, state);
+  }
+
+  #flowControl(): QueueAdmin & FlowControl {
+    const broker = this.#broker;
+    if (!hasFlowControl(broker)) {
+      throw new BrokerError(
+        'This broker has no flow control (queue limits); use the Redis broker (createRedisBroker) for limits.',
+      );
+    }
+    return broker;
   }
 
   async #queueLocation(queue: string): Promise<{ partition: number; nodes: ClusterNode[] }> {

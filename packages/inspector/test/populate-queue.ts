@@ -1,5 +1,6 @@
 /** Puts tasks in every state into a queue through the broker's own roles, as a client and a server would. */
-import { emptyTaskMessage, type Broker, type TaskMessage } from '@q/core';
+import { type Broker, type TaskMessage } from '@q/core';
+import { emptyTaskMessage } from '@q/core/internal';
 
 export const populatedTaskIds = {
   pending: ['p-1', 'p-2'],

@@ -34,9 +34,12 @@ export function spawnChild(options: {
   name: string;
   script: string;
   env: Record<string, string>;
+  /** Extra options for node itself, such as `--expose-gc`. */
+  nodeOptions?: readonly string[];
 }): ChildHandle {
   const script = resolve(dirname(fileURLToPath(import.meta.url)), options.script);
-  const child = spawn(process.execPath, ['--conditions=@q/source', '--import', 'tsx', script], {
+  const nodeArguments = [...(options.nodeOptions ?? []), '--conditions=@q/source', '--import', 'tsx', script];
+  const child = spawn(process.execPath, nodeArguments, {
     cwd: repositoryRoot,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -49,11 +49,17 @@ async function handle(task: Task, context: TaskContext): Promise<void> {
       reject(new Error('aborted'));
     });
   });
+  if (config.recordEnds) await ledger.recordEnd(task.id, { pid: process.pid, at: Date.now() });
 }
 
 if (config.memoryReportInterval) {
+  // RSS is what the promise is about; the heap left after a full collection is what a leak grows, without
+  // the allocator's and V8's lazy sizing that make RSS climb for the first minute of any Node process.
+  const collect = (globalThis as { gc?: () => void }).gc;
   setInterval(() => {
-    logger.info({ event: 'memory', rss: process.memoryUsage().rss }, 'memory');
+    collect?.();
+    const { rss, heapUsed } = process.memoryUsage();
+    logger.info({ event: 'memory', rss, heapAfterGc: collect ? heapUsed : undefined }, 'memory');
   }, config.memoryReportInterval).unref();
 }
 

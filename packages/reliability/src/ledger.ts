@@ -3,7 +3,8 @@
  * every acknowledged enqueue; workers add every handler run (which process, which attempt, when).
  *
  * Keys (all under `prefix`): `acked` hash task id -> queue; `runs` hash id -> JSON list of runs (appended with
- * a script so that concurrent runs of one task are all kept); `enqueue-failures` counter.
+ * a script so that concurrent runs of one task are all kept); `ends` hash id -> JSON list of run ends
+ * (workers with `recordEnds`); `enqueue-failures` counter.
  */
 import { Redis } from 'ioredis';
 
@@ -46,6 +47,18 @@ export class Ledger {
 
   async recordEnqueueFailure(): Promise<void> {
     await this.redis.incr(`${this.prefix}:enqueue-failures`);
+  }
+
+  /** When a handler run ended (flow-control scenarios, which check how many ran at once). */
+  async recordEnd(taskId: string, end: { pid: number; at: number }): Promise<void> {
+    await this.redis.eval(appendRun, 1, `${this.prefix}:ends`, taskId, JSON.stringify(end));
+  }
+
+  async ends(): Promise<Map<string, { pid: number; at: number }[]>> {
+    const all = await this.redis.hgetall(`${this.prefix}:ends`);
+    return new Map(
+      Object.entries(all).map(([id, list]) => [id, JSON.parse(list) as { pid: number; at: number }[]]),
+    );
   }
 
   async recordRun(taskId: string, run: LedgerRun): Promise<void> {

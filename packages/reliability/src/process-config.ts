@@ -28,6 +28,8 @@ export interface WorkerConfig {
   shutdownTimeout: number;
   /** Log the process's RSS every this many ms (L1). */
   memoryReportInterval?: number;
+  /** Also record when each handler run ends (flow-control scenarios). */
+  recordEnds?: boolean;
 }
 
 export interface ProducerConfig {

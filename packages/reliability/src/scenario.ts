@@ -92,6 +92,8 @@ export class Scenario {
       name,
       script: './fault-worker.ts',
       env: { Q_FAULT_WORKER: JSON.stringify(config) },
+      // Memory reports include the heap left after a full collection, which needs gc() exposed.
+      nodeOptions: config.memoryReportInterval ? ['--expose-gc'] : [],
     });
     this.workers.set(name, handle);
     this.allWorkers.push(handle);

@@ -1,9 +1,5 @@
 /** The kill loop of R1 and R9: SIGKILL a random worker every 2-5 s and start it again, until `until`. */
-import { timingAllowanceMs } from '../../../test/timing-allowance';
 import type { Scenario } from './scenario';
-
-/** Added to bounds measured from outside the processes (the suite's shared allowance). */
-export const machineAllowanceMs = timingAllowanceMs;
 
 const randomBetween = (min: number, max: number): number => min + Math.random() * (max - min);
 

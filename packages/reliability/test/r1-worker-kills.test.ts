@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RestartableRedis } from '../src/redis-tools';
 import { reportFigures, Scenario } from '../src/scenario';
 import { sized, timeLimit } from '../src/scale';
-import { killWorkersAtRandom, machineAllowanceMs } from '../src/worker-kills';
+import { killWorkersAtRandom } from '../src/worker-kills';
+import { timingAllowanceMs } from '../../../test/timing-allowance';
 
 const size = sized({
   ci: { tasks: 1200, rate: 100 },
@@ -50,7 +51,7 @@ describe('R1: SIGKILL a random worker every 2-5 s', () => {
       expect(audit.lost).toEqual([]);
       expect(failed).toBe(0);
       expect(audit.unexplainedDuplicates).toEqual([]);
-      expect(figures.drainMsAfterLastKill).toBeLessThan(7000 + machineAllowanceMs);
+      expect(figures.drainMsAfterLastKill).toBeLessThan(7000 + timingAllowanceMs);
     },
     timeLimit(180_000),
   );

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RestartableRedis } from '../src/redis-tools';
 import { reportFigures, Scenario } from '../src/scenario';
 import { sized, timeLimit } from '../src/scale';
-import { machineAllowanceMs } from '../src/worker-kills';
+import { timingAllowanceMs } from '../../../test/timing-allowance';
 
 const size = sized({
   ci: { tasks: 1200, rate: 100, killsAtMs: [2500, 6000, 9500] },
@@ -63,7 +63,7 @@ describe('R2: kill -9 Redis (AOF always) three times under load', () => {
       reportFigures('R2', figures);
       expect(audit.lost).toEqual([]);
       expect(figures.workersAlive).toBe(2);
-      for (const ms of resumeMs) expect(ms).toBeLessThan(3000 + machineAllowanceMs);
+      for (const ms of resumeMs) expect(ms).toBeLessThan(3000 + timingAllowanceMs);
     },
     timeLimit(180_000),
   );

@@ -7,7 +7,7 @@ import { Client } from '@q/client';
 import { RestartableRedis } from '../src/redis-tools';
 import { reportFigures, Scenario } from '../src/scenario';
 import { timeLimit } from '../src/scale';
-import { machineAllowanceMs } from '../src/worker-kills';
+import { timingAllowanceMs } from '../../../test/timing-allowance';
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -47,7 +47,7 @@ describe('R3: Redis restarted with no persistence', () => {
       };
       reportFigures('R3', figures);
       expect(worker.running).toBe(true);
-      expect(figures.newTaskStartedMsAfterReturn).toBeLessThan(3000 + machineAllowanceMs);
+      expect(figures.newTaskStartedMsAfterReturn).toBeLessThan(3000 + timingAllowanceMs);
     },
     timeLimit(30_000),
   );

@@ -11,7 +11,7 @@ import { RestartableRedis } from '../src/redis-tools';
 import { reportFigures, Scenario } from '../src/scenario';
 import { timeLimit } from '../src/scale';
 import { startTcpProxy } from '../src/tcp-proxy';
-import { machineAllowanceMs } from '../src/worker-kills';
+import { timingAllowanceMs } from '../../../test/timing-allowance';
 
 const cutMs = 8000;
 const taskMs = 3000;
@@ -114,7 +114,7 @@ describe('R5: a worker cut from Redis for longer than its lease', () => {
       expect(rerunByOther).toBe(4);
       expect(refused.length).toBeGreaterThanOrEqual(1);
       expect(accepted).toEqual([]);
-      expect(figures.resumeMsAfterHeal).toBeLessThan(3000 + machineAllowanceMs);
+      expect(figures.resumeMsAfterHeal).toBeLessThan(3000 + timingAllowanceMs);
     },
     timeLimit(60_000),
   );

@@ -5,7 +5,6 @@
  * stays scheduled and the reason is logged.
  */
 import {
-  assertKnownKeys,
   QError,
   ShutdownError,
   silentLogger,
@@ -16,6 +15,7 @@ import {
   type Logger,
   type ValidationIssue,
 } from '@q/core';
+import { assertKnownKeys } from '@q/core/internal';
 import { Scheduler, type SchedulerOptions } from './scheduler';
 import { prepareEntry, type EntryOptions, type PreparedEntry, type ScheduledTask } from './scheduler-entry';
 import { assertTimezone } from './schedule';

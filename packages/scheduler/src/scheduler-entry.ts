@@ -5,18 +5,20 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  assertKnownKeys,
-  assertQueueName,
-  assertTaskType,
-  isTaskDefinition,
-  taskOptionKeys,
   toMilliseconds,
-  toWholeSecondsUp,
   ValidationError,
   type PayloadCodec,
   type TaskDefinition,
   type TaskOptions,
 } from '@q/core';
+import {
+  assertKnownKeys,
+  assertQueueName,
+  assertTaskType,
+  isTaskDefinition,
+  taskOptionKeys,
+  toWholeSecondsUp,
+} from '@q/core/internal';
 import { toAsynqOptionStrings, type NormalizedTaskOptions } from './asynq-option-strings';
 import { parseSchedule, type Schedule } from './schedule';
 

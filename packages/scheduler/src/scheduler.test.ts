@@ -1,41 +1,9 @@
 // The scheduler's timing decisions with a fake clock and an in-memory broker. What reaches Redis, and
 // many processes at once, are tested against a real redis-server in ../test.
-import {
-  TaskIdConflictError,
-  type EnqueueRequest,
-  type SchedulerEnqueueEvent,
-  type SchedulerEntryState,
-  type TaskMessage,
-} from '@q/core';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { Scheduler, type SchedulerBroker, type TickEvent } from './scheduler';
+import { memoryBroker } from '../test/memory-scheduler-broker';
+import { Scheduler, type TickEvent } from './scheduler';
 import { tickTaskId } from './scheduler-entry';
-
-function memoryBroker() {
-  const tasks = new Map<string, TaskMessage>();
-  const history = new Map<string, SchedulerEnqueueEvent[]>();
-  const published: SchedulerEntryState[][] = [];
-  const broker: SchedulerBroker = {
-    enqueue(request: EnqueueRequest) {
-      const { message } = request;
-      if (tasks.has(message.id)) return Promise.reject(new TaskIdConflictError(message.queue, message.id));
-      tasks.set(message.id, message);
-      return Promise.resolve({ message, state: 'pending', nextProcessAt: Date.now() });
-    },
-    enqueueMany: () => Promise.reject(new Error('not used')),
-    writeSchedulerEntries: (_scheduler, entries) => {
-      published.push([...entries]);
-      return Promise.resolve();
-    },
-    clearSchedulerEntries: () => Promise.resolve(),
-    recordSchedulerEnqueue: (entryId, event) => {
-      history.set(entryId, [event, ...(history.get(entryId) ?? [])]);
-      return Promise.resolve();
-    },
-    schedulerHistory: (entryId) => Promise.resolve(history.get(entryId) ?? []),
-  };
-  return { broker, tasks, history, published };
-}
 
 const at = (iso: string): number => Date.parse(iso);
 
@@ -131,5 +99,32 @@ it('does not enqueue a tick twice in one process when registered again after unr
     tickTaskId('again', at('2026-01-01T00:00:01Z')),
     tickTaskId('again', at('2026-01-01T00:00:02Z')),
   ]);
+  await scheduler.shutdown();
+});
+
+it('runs its interceptors around the enqueue of every tick, and stores the headers they set', async () => {
+  vi.setSystemTime(at('2026-01-01T00:00:00.500Z'));
+  const { broker, tasks } = memoryBroker();
+  const seen: string[] = [];
+  const scheduler = new Scheduler({
+    broker,
+    interceptors: [
+      {
+        enqueue(task, next) {
+          seen.push(task.id);
+          task.headers['traceparent'] = `trace-of-${task.id}`;
+          return next();
+        },
+      },
+    ],
+  });
+  const id = scheduler.register('* * * * * *', { type: 'tick' }, { id: 'per-second' });
+  await scheduler.start();
+  await vi.advanceTimersByTimeAsync(1600);
+  const ticks = [tickTaskId(id, at('2026-01-01T00:00:01Z')), tickTaskId(id, at('2026-01-01T00:00:02Z'))];
+  expect(seen).toEqual(ticks);
+  expect(ticks.map((taskId) => tasks.get(taskId)?.headers)).toEqual(
+    ticks.map((taskId) => ({ traceparent: `trace-of-${taskId}` })),
+  );
   await scheduler.shutdown();
 });

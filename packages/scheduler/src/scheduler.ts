@@ -11,9 +11,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Client } from '@q/client';
+import { Client, type EnqueueInterceptor } from '@q/client';
 import {
-  assertKnownKeys,
   DuplicateTaskError,
   jsonCodec,
   ShutdownError,
@@ -32,6 +31,7 @@ import {
   type TaskOptions,
   type TaskProducer,
 } from '@q/core';
+import { assertKnownKeys } from '@q/core/internal';
 import type { NormalizedTaskOptions } from './asynq-option-strings';
 import { assertTimezone, type Schedule } from './schedule';
 import {
@@ -105,6 +105,11 @@ export interface SchedulerOptions {
   duplicateWindow?: Duration;
   /** The clock, Unix milliseconds; for tests. @default Date.now */
   now?: () => number;
+  /**
+   * Run around every enqueue of a tick, as a client's `interceptors` do (`@q/otel` traces each tick as a
+   * trace of its own). @default []
+   */
+  interceptors?: readonly EnqueueInterceptor[];
 }
 
 interface Entry extends PreparedEntry {
@@ -129,6 +134,7 @@ const schedulerOptionKeys = [
   'heartbeatInterval',
   'duplicateWindow',
   'now',
+  'interceptors',
 ] as const;
 /** setTimeout's limit; longer waits are taken in steps. */
 const maximumTimerDelay = 2 ** 31 - 1;
@@ -204,7 +210,7 @@ export class Scheduler {
       ]);
     }
     this.#guardRetention = (Math.ceil(this.#duplicateWindow / 1000) + 1) * 1000;
-    this.#client = new Client({ broker: this.#broker, now: this.#now });
+    this.#client = new Client({ broker: this.#broker, now: this.#now, interceptors: options.interceptors });
     this.#identity = { host: hostname(), pid: process.pid, schedulerId: randomUUID() };
   }
 

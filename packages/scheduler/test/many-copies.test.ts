@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createRedisBroker } from '@q/broker-redis';
-import { afterEach, expect, inject, it } from 'vitest';
+import { afterEach, expect, inject, it, vi } from 'vitest';
 import {
   startSchedulerProcess,
   type ProcessEvent,
@@ -9,7 +9,6 @@ import {
 import { startTaskDrain } from './task-drain';
 
 const redisUrl = inject('redisUrl');
-const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 const started: SchedulerProcessHandle[] = [];
 
 afterEach(async () => {
@@ -43,9 +42,30 @@ it('three scheduler processes enqueue every tick exactly once: two with the same
       );
     }
     await Promise.all(started.map((handle) => handle.waitFor((event) => event.event === 'started')));
-    await sleep(6_000);
+    // Run until both guards have been at work and three ticks were attempted by every copy.
+    await vi.waitFor(
+      () => {
+        const attempts = started.flatMap((handle) => handle.events.filter((event) => event.event === 'tick'));
+        const pidsByTask = new Map<string, Set<number>>();
+        for (const attempt of attempts) {
+          pidsByTask.set(attempt.taskId!, (pidsByTask.get(attempt.taskId!) ?? new Set()).add(attempt.pid));
+        }
+        expect([...pidsByTask.values()].filter((pids) => pids.size === 3).length).toBeGreaterThanOrEqual(3);
+        expect(new Set(attempts.map((attempt) => attempt.foundBy).filter(Boolean))).toEqual(
+          new Set(['taskId', 'history']),
+        );
+      },
+      { timeout: 20_000, interval: 100 },
+    );
     await Promise.all(started.map((handle) => handle.stop()));
-    await sleep(200);
+    // The worker takes every task the copies enqueued before it stops.
+    const enqueuedIds = started.flatMap((handle) =>
+      handle.events.filter((event) => event.status === 'enqueued').map((event) => event.taskId),
+    );
+    await vi.waitFor(
+      () => expect(new Set(drain.taken.map((message) => message.id))).toEqual(new Set(enqueuedIds)),
+      { timeout: 5000, interval: 20 },
+    );
   } finally {
     await drain.stop();
   }

@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { createRedisBroker } from '@q/broker-redis';
 import { DuplicateTaskError, ShutdownError, ValidationError, type Broker } from '@q/core';
 import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { Scheduler, tickTaskId, type TickEvent, type TickOutcome } from '../src/index';
 
 const redisUrl = inject('redisUrl');
-const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 let prefix: string;
 let broker: Broker;
@@ -31,14 +30,15 @@ function createScheduler(options: Partial<ConstructorParameters<typeof Scheduler
   return scheduler;
 }
 
-async function waitUntil<T>(read: () => Promise<T | undefined> | T | undefined, timeout = 5000): Promise<T> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(50);
-  }
+function waitUntil<T>(read: () => Promise<T | undefined> | T | undefined, timeout = 5000): Promise<T> {
+  return vi.waitFor(
+    async () => {
+      const value = await read();
+      if (value === undefined) throw new Error('not yet');
+      return value;
+    },
+    { timeout, interval: 50 },
+  );
 }
 
 describe('Scheduler', () => {
@@ -71,9 +71,10 @@ describe('Scheduler', () => {
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(2);
 
-    // The heartbeat keeps the key alive past its TTL.
-    await sleep(2_500);
-    expect(await redis.exists(key)).toBe(1);
+    // The heartbeat (every second here) writes the key again before its TTL runs out: cut to 1.5 s, the
+    // TTL goes back up to 2 s.
+    await redis.pexpire(key, 1500);
+    await waitUntil(async () => ((await redis.pttl(key)) > 1500 ? true : undefined));
 
     await scheduler.shutdown();
     expect(await redis.exists(key)).toBe(0);

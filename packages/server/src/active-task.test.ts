@@ -1,4 +1,4 @@
-import { emptyTaskMessage } from '@q/core';
+import { emptyTaskMessage } from '@q/core/internal';
 import { describe, expect, it, vi } from 'vitest';
 import { AttemptContext, createActiveTask, signalOf } from './active-task';
 import { TaskAbortedError } from './task-aborted-error';

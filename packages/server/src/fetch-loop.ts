@@ -2,9 +2,11 @@
  * The fetch loop: dequeues as many tasks as there are free slots, in the order the queue weights choose,
  * and hands them to be run. When every queue ran dry it waits for a producer's wake-up, or polls again
  * after `taskCheckInterval` (producers that do not signal, such as Go Asynq's, are found by the poll).
- * While the broker is unreachable it backs off instead of spinning.
+ * While the broker is unreachable it backs off instead of spinning. Queues held back by a flow limit
+ * (brokers with flow control) count as dry: the loop waits for a wake-up (a slot freed anywhere, a limit
+ * changed), or until the broker said a token comes free, whichever is first.
  */
-import { BrokerUnavailableError, type DequeueResult, type LeasedTask } from '@q/core';
+import { BrokerUnavailableError, type DequeueResult, type FlowDequeueResult, type LeasedTask } from '@q/core';
 import { Backoff } from './backoff';
 import type { BrokerReachability } from './broker-reachability';
 import { createQueueOrder, type QueueOrder } from './queue-order';
@@ -32,6 +34,11 @@ export interface FetchLoopOptions {
 export class FetchLoop {
   /** The last time the loop went round (it goes round at least every `taskCheckInterval`). */
   lastFetchAt: number | undefined;
+  /**
+   * Queues the broker said have flow limits: a finished task of theirs frees a slot that servers waiting
+   * on the queue must hear about. Empty unless limits are set.
+   */
+  readonly limitedQueues = new Set<string>();
 
   private readonly options: ResolvedServerOptions;
   private readonly reachability: BrokerReachability;
@@ -122,6 +129,7 @@ export class FetchLoop {
       return;
     }
     const { tasks, malformed } = result.value;
+    const flowWait = this.readFlow(result.value);
     this.reachability.succeeded();
     backoff.reset();
     if (this.closing.aborted) {
@@ -141,8 +149,21 @@ export class FetchLoop {
       wait?.cancel();
       return;
     }
-    // Every queue was empty (or paused): wait for a wake-up, or poll again after the interval.
+    // Every queue was empty, paused or at its limit: wait for a wake-up, for the moment a limit lets a
+    // task be taken again, or poll again after the interval.
     try {
+      if (flowWait !== undefined && this.allHeldForAWhile(queues, result.value)) {
+        // Nothing to take before then whatever is enqueued: wake-ups would only cost dequeues.
+        wait.cancel();
+        await sleep(clock, Math.min(flowWait, taskCheckInterval), signal);
+        return;
+      }
+      if (flowWait !== undefined && flowWait < taskCheckInterval) {
+        const tokenFree = sleep(clock, flowWait, signal).then(() => 'token' as const);
+        const outcome = await Promise.race([unlessAborted(wait.woken, signal), tokenFree]);
+        wait.cancel();
+        if (outcome === 'token') return;
+      }
       const woken = await unlessAborted(wait.woken, signal);
       const elapsed = clock.now() - wait.startedAt;
       // A broker that cannot block returns at once; do not let it turn this loop into a busy loop.
@@ -152,6 +173,34 @@ export class FetchLoop {
     } catch (error) {
       await this.pauseAfterError(error, backoff, signal);
     }
+  }
+
+  /**
+   * Notes which queues have flow limits, and returns the shortest time until a held-back queue can give
+   * a task again (undefined when none was held back, or when each waits on running tasks).
+   */
+  private readFlow(result: FlowDequeueResult): number | undefined {
+    const { limited, held } = result;
+    if (limited === undefined && this.limitedQueues.size === 0) return undefined;
+    const limitedNow = new Set(limited);
+    for (const queue of limitedNow) this.limitedQueues.add(queue);
+    // A queue that gave tasks without being reported limited has no limits (any more).
+    for (const leased of result.tasks) {
+      if (!limitedNow.has(leased.message.queue)) this.limitedQueues.delete(leased.message.queue);
+    }
+    let wait: number | undefined;
+    for (const hold of held ?? []) {
+      if (hold.retryAfter !== undefined) wait = Math.min(wait ?? Infinity, hold.retryAfter);
+    }
+    return wait;
+  }
+
+  /** Every queue was held back by a rate or a pause (not by running tasks, whose end wakes the loop). */
+  private allHeldForAWhile(queues: readonly string[], result: FlowDequeueResult): boolean {
+    const timed = new Set(
+      (result.held ?? []).filter((hold) => hold.retryAfter !== undefined).map((hold) => hold.queue),
+    );
+    return queues.every((queue) => timed.has(queue));
   }
 
   private startWaiting(

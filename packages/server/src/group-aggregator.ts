@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { type Duration, type TaskMessage, ValidationError, toMilliseconds } from '@q/core';
 import {
-  type Duration,
-  type TaskMessage,
-  ValidationError,
   assertKnownKeys,
   assertTaskType,
   emptyTaskMessage,
   taskDefaults,
-  toMilliseconds,
   toWholeSecondsUp,
-} from '@q/core';
+} from '@q/core/internal';
 import type { BrokerReachability } from './broker-reachability';
 import type { Task } from './handler';
 import type { AggregatingBroker, ResolvedServerOptions } from './server-options';

@@ -1,5 +1,7 @@
 export type { AggregatedTask, AggregatedTaskOptions, GroupAggregator } from './group-aggregator';
 export type { Handler, HandlerFunction, Middleware, Task, TaskContext } from './handler';
+export { RateLimitedError } from './rate-limited-error';
+export type { RateLimitedErrorOptions } from './rate-limited-error';
 export { defaultRetryDelay } from './retry-delay';
 export { RevokeTask } from './revoke-task';
 export { HandlerNotFoundError, ServeMux } from './serve-mux';

@@ -1,4 +1,5 @@
-import { emptyTaskMessage, silentLogger } from '@q/core';
+import { silentLogger } from '@q/core';
+import { emptyTaskMessage } from '@q/core/internal';
 import { describe, expect, it } from 'vitest';
 import type { Task } from './handler';
 import { decideFailure } from './outcome-policy';

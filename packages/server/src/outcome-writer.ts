@@ -7,13 +7,20 @@
  * interrupts it when the lease runs out, and the shutdown deadline interrupts it too. Writes that failed
  * once are retried with a timer bounded by the lease.
  */
-import { BrokerUnavailableError, LeaseLostError, TaskNotFoundError, TaskStateError } from '@q/core';
+import {
+  BrokerUnavailableError,
+  hasFlowControl,
+  LeaseLostError,
+  TaskNotFoundError,
+  TaskStateError,
+} from '@q/core';
 import type { ActiveTask } from './active-task';
 import { Backoff } from './backoff';
 import type { BrokerReachability } from './broker-reachability';
 import { errorMessageOf } from './error-chain';
 import type { Task } from './handler';
 import { decideFailure } from './outcome-policy';
+import { RateLimitedError } from './rate-limited-error';
 import type { ResolvedServerOptions } from './server-options';
 import { type Settlement, settleWithin, sleep } from './timing';
 
@@ -53,6 +60,11 @@ export class OutcomeWriter {
       error: errorMessageOf(error),
     };
     if (onError) this.callOnError(onError, error, task, fields);
+    const rateLimited = RateLimitedError.find(error);
+    if (rateLimited) {
+      await this.recordRateLimited(entry, rateLimited.retryAfter, fields);
+      return;
+    }
     const outcome = decideFailure(
       { error, task, message, now: this.options.clock.now() },
       this.options,
@@ -81,6 +93,46 @@ export class OutcomeWriter {
           );
         }
       }
+    }
+  }
+
+  /**
+   * The handler said "come back in N": with flow control the queue pauses for every server and the task
+   * goes back to the head of pending; without, the task alone is retried after N. No retry is spent.
+   */
+  private async recordRateLimited(
+    entry: ActiveTask,
+    retryAfter: number,
+    fields: Record<string, string | number>,
+  ): Promise<void> {
+    const { message, fence } = entry;
+    const { broker, logger } = this.options;
+    if (hasFlowControl(broker)) {
+      // Paused before the task goes back, so that no server takes it again before the pause.
+      const paused = await this.write(entry, 'pauseFlow', () => broker.pauseFlow(message.queue, retryAfter));
+      entry.released = false;
+      if (!paused) return;
+      if (await this.write(entry, 'requeue', () => broker.requeue(message, fence))) {
+        logger.info(
+          { ...fields, retryInMs: retryAfter },
+          'task rate limited by its handler; it went back to the queue, which waits on every server',
+        );
+      }
+      return;
+    }
+    const retried = await this.write(entry, 'retry', () =>
+      broker.retry(message, {
+        processAt: this.options.clock.now() + retryAfter,
+        errorMessage: String(fields.error),
+        isFailure: false,
+        fence,
+      }),
+    );
+    if (retried) {
+      logger.info(
+        { ...fields, retryInMs: retryAfter },
+        'task rate limited by its handler; it is retried later without spending a retry',
+      );
     }
   }
 

@@ -11,6 +11,7 @@ import { type ActiveTask, createActiveTask } from './active-task';
 import type { BrokerReachability } from './broker-reachability';
 import { DeadlineTimer } from './deadline-timer';
 import { FetchLoop } from './fetch-loop';
+import { FlowSlotAnnouncer } from './flow-slot-announcer';
 import type { Handler } from './handler';
 import { OutcomeWriter } from './outcome-writer';
 import type { ResolvedServerOptions } from './server-options';
@@ -42,10 +43,13 @@ export class Processor {
   private readonly fetchLoop: FetchLoop;
   /** Aborted once the shutdown deadline passed: outcome writes stop retrying. */
   private readonly closing = new AbortController();
+  private readonly flowSlots: FlowSlotAnnouncer;
   private readonly finish = (entry: ActiveTask): void => {
     this.runner.settle(entry);
     this.active.delete(entry);
     this.slots.notify();
+    const limited = this.fetchLoop.limitedQueues;
+    if (limited.size > 0 && limited.has(entry.message.queue)) this.flowSlots.announce(entry.message.queue);
   };
 
   constructor({ options, handler, reachability, onOverdue }: ProcessorOptions) {
@@ -53,6 +57,7 @@ export class Processor {
     this.reachability = reachability;
     this.slots = new Slots(options.concurrency, options.clock);
     this.deadlines = new DeadlineTimer(options.clock);
+    this.flowSlots = new FlowSlotAnnouncer(options.broker, options.logger);
     // Outcome writes that retry listen for the shutdown deadline: as many listeners as tasks in flight.
     setMaxListeners(0, this.closing.signal);
     this.runner = new TaskRunner({

@@ -1,4 +1,5 @@
-import { type TaskDefinition, ValidationError, isTaskDefinition, validatePayload } from '@q/core';
+import { type TaskDefinition, ValidationError } from '@q/core';
+import { isTaskDefinition, validatePayload } from '@q/core/internal';
 import type { Handler, HandlerFunction, Middleware, Task, TaskContext } from './handler';
 import { SkipRetry } from './skip-retry';
 

@@ -10,14 +10,13 @@ import {
   type TaskProducer,
   ValidationError,
   type ValidationIssue,
-  assertKnownKeys,
   jsonCodec,
-  queueNameProblem,
   queueNameRule,
   silentLogger,
   systemClock,
   toMilliseconds,
 } from '@q/core';
+import { assertKnownKeys, queueNameProblem } from '@q/core/internal';
 import type { GroupAggregator } from './group-aggregator';
 import type { Task } from './handler';
 import { defaultRetryDelay } from './retry-delay';

@@ -1,4 +1,4 @@
-import { emptyTaskMessage } from '@q/core';
+import { emptyTaskMessage } from '@q/core/internal';
 import { describe, expect, it } from 'vitest';
 import { computeTaskDeadline } from './task-deadline';
 

@@ -1,4 +1,5 @@
-import { taskDefaults, type TaskMessage } from '@q/core';
+import { type TaskMessage } from '@q/core';
+import { taskDefaults } from '@q/core/internal';
 
 export interface TaskDeadline {
   /** Unix milliseconds. */

@@ -4,7 +4,8 @@
  * the handler settles; an attempt aborted first (timeout, deadline, cancel) is failed at once, as in Go
  * Asynq, while its slot stays taken until the handler settles, whatever it does with its signal.
  */
-import { LeaseLostError, taskDefaults } from '@q/core';
+import { LeaseLostError } from '@q/core';
+import { taskDefaults } from '@q/core/internal';
 import { type ActiveTask, AttemptContext } from './active-task';
 import type { DeadlineTimer } from './deadline-timer';
 import { toError } from './error-chain';

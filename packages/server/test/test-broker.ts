@@ -6,12 +6,12 @@
 import { createManualClock, createMemoryBroker, type ManualClock, type MemoryBroker } from '@q/broker-memory';
 import {
   BrokerUnavailableError,
-  emptyTaskMessage,
   type RetryOptions,
   type ServerState,
   type TaskMessage,
   type WorkerState,
 } from '@q/core';
+import { emptyTaskMessage } from '@q/core/internal';
 
 export type RecordedOutcome =
   | { kind: 'done'; id: string }

@@ -4,7 +4,7 @@
  * fine: the fetch loop has not run recently, the broker is unreachable, or it is shutting down. Ready
  * (`/readyz`) fails in those cases and also whenever the server is not taking tasks (new or quiet).
  */
-import type { ServerLifecycleState, ServerLike } from './server-like';
+import type { ServerLikeState, ServerLike } from './server-like';
 
 export type HealthProbe = 'live' | 'ready';
 
@@ -12,7 +12,7 @@ export interface HealthReport {
   ok: boolean;
   /** Why the check failed; empty when `ok`. */
   reasons: string[];
-  state: ServerLifecycleState;
+  state: ServerLikeState;
   stateSince: string;
   lastFetchAt: string | undefined;
   brokerReachable: boolean;

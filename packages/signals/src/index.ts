@@ -2,11 +2,11 @@ export { run } from './run';
 export type { RunResult } from './process-lifecycle';
 export type { HealthOptions, RunOptions } from './run-options';
 export type {
-  RunningTask,
-  ServerLifecycleState,
+  ServerLikeTask,
+  ServerLikeState,
   ServerLike,
   ServerShutdownOptions,
-  ServerStateChange,
+  ServerLikeStateChange,
 } from './server-like';
 export type { HealthReport } from './health-check';
 export type { ReceivedSignal, StateDump } from './state-dump';

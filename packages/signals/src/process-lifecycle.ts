@@ -6,7 +6,7 @@
 import type { Logger } from '@q/core';
 import type { TerminalOwner } from './closed-terminal-guard';
 import type { ResolvedRunOptions } from './run-options';
-import type { ServerLike, ServerStateChange } from './server-like';
+import type { ServerLike, ServerLikeStateChange } from './server-like';
 import { signalActions, type SignalAction } from './signal-actions';
 import { buildStateDump, describeRunningTasks, type ReceivedSignal } from './state-dump';
 import { Watchdog } from './watchdog';
@@ -64,7 +64,7 @@ export class ProcessLifecycle {
   #shutdownSignal: string | undefined;
   #shutdownStartedAt: number | undefined;
   #stateSince: number;
-  readonly #onStateChange = (change: ServerStateChange): void => this.#handleStateChange(change);
+  readonly #onStateChange = (change: ServerLikeStateChange): void => this.#handleStateChange(change);
   readonly #onFinish: () => void;
   readonly #onHangup: () => void;
 
@@ -276,7 +276,7 @@ export class ProcessLifecycle {
     });
   }
 
-  #handleStateChange(change: ServerStateChange): void {
+  #handleStateChange(change: ServerLikeStateChange): void {
     // The server logs its own state changes; a signal's log line names the change it caused.
     this.#stateSince = change.at;
     if (change.to === 'draining' && (this.#phase === 'running' || this.#phase === 'starting')) {

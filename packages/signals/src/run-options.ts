@@ -1,14 +1,8 @@
 /**
  * The options of `run()`, their defaults, and their validation.
  */
-import {
-  assertKnownKeys,
-  silentLogger,
-  toMilliseconds,
-  ValidationError,
-  type Duration,
-  type Logger,
-} from '@q/core';
+import { silentLogger, toMilliseconds, ValidationError, type Duration, type Logger } from '@q/core';
+import { assertKnownKeys } from '@q/core/internal';
 import type { ServerLike } from './server-like';
 
 export interface HealthOptions {

@@ -4,28 +4,30 @@ import { ValidationError, type Logger } from '@q/core';
 import type { ProcessLike } from './process-lifecycle';
 import { runInProcess } from './run';
 import type {
-  RunningTask,
-  ServerLifecycleState,
+  ServerLikeTask,
+  ServerLikeState,
   ServerLike,
   ServerShutdownOptions,
-  ServerStateChange,
+  ServerLikeStateChange,
 } from './server-like';
 
 /** A server that does nothing but move between states the way `@q/server` does. */
 class FakeServer extends EventEmitter implements ServerLike<string> {
-  state: ServerLifecycleState = 'new';
+  state: ServerLikeState = 'new';
   shutdownTimeout = 1000;
   lastFetchAt: number | undefined = undefined;
   brokerReachable = true;
-  tasks: RunningTask[] = [];
+  tasks: ServerLikeTask[] = [];
   signals: string[] = [];
   shutdownCalls: ServerShutdownOptions[] = [];
   /** When set, shutdown() never settles. */
   hang = false;
+  /** The clock the state changes are stamped with. */
+  now: () => number = () => Date.now();
   #closeShutdown: (() => void) | undefined;
 
-  #move(to: ServerLifecycleState): void {
-    const change: ServerStateChange = { from: this.state, to, at: Date.now() };
+  #move(to: ServerLikeState): void {
+    const change: ServerLikeStateChange = { from: this.state, to, at: this.now() };
     this.state = to;
     this.emit('state', change);
   }
@@ -63,7 +65,7 @@ class FakeServer extends EventEmitter implements ServerLike<string> {
   recordSignal(signal: string): void {
     this.signals.push(signal);
   }
-  runningTasks(): readonly RunningTask[] {
+  runningTasks(): readonly ServerLikeTask[] {
     return this.tasks;
   }
 }
@@ -101,15 +103,34 @@ function memoryLogger(): Logger & { lines: LogLine[] } {
 
 async function startRun(
   options: Parameters<typeof runInProcess>[2] = {},
-  platform: NodeJS.Platform = 'linux',
+  environment: { platform?: NodeJS.Platform; now?: () => number } = {},
 ) {
   const server = new FakeServer();
-  const processLike = new FakeProcess(platform);
+  const processLike = new FakeProcess(environment.platform);
   const logger = memoryLogger();
-  const finished = runInProcess(server, 'handler', { logger, exitProcess: false, ...options }, processLike);
+  const finished = runInProcess(
+    server,
+    'handler',
+    { logger, exitProcess: false, ...options },
+    { process: processLike, ...(environment.now ? { now: environment.now } : {}) },
+  );
   await vi.waitFor(() => expect(server.state).toBe('running'));
   await new Promise((resolve) => setImmediate(resolve));
   return { server, processLike, logger, finished };
+}
+
+/** The timers `run()` uses; the rest (setImmediate, I/O) stays real so that promises and events go on. */
+const fakedTimers: Parameters<typeof vi.useFakeTimers>[0] extends { toFake?: infer Names } | undefined
+  ? NonNullable<Names>
+  : never = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'];
+
+/** Whether `promise` has settled yet, read without waiting for it. */
+function settledFlag(promise: Promise<unknown>): { value: boolean } {
+  const flag = { value: false };
+  void promise.finally(() => {
+    flag.value = true;
+  });
+  return flag;
 }
 
 afterEach(() => {
@@ -182,7 +203,7 @@ describe('run', () => {
       server,
       'handler',
       { exitProcess: false, logger: { debug: throwing, info: throwing, warn: throwing, error: throwing } },
-      processLike,
+      { process: processLike },
     );
     await vi.waitFor(() => expect(server.state).toBe('running'));
     processLike.send('SIGHUP');
@@ -218,7 +239,7 @@ describe('run', () => {
   });
 
   it('handles only TERM and INT on Windows', async () => {
-    const { processLike, finished } = await startRun({}, 'win32');
+    const { processLike, finished } = await startRun({}, { platform: 'win32' });
     expect(processLike.eventNames().sort()).toEqual(['SIGINT', 'SIGTERM']);
     processLike.send('SIGINT');
     await finished;
@@ -247,6 +268,7 @@ describe('run', () => {
   });
 
   it('lets the watchdog exit with a non-zero code and log what is still running when the shutdown hangs', async () => {
+    vi.useFakeTimers({ toFake: fakedTimers });
     const { server, processLike, logger, finished } = await startRun({
       shutdownTimeout: 100,
       watchdogGrace: 50,
@@ -256,10 +278,14 @@ describe('run', () => {
     server.tasks = [
       { id: 'stuck', type: 'never:settles', queue: 'default', startedAt: Date.now(), overdue: true },
     ];
-    const signalledAt = Date.now();
+    const settled = settledFlag(finished);
     processLike.send('SIGTERM');
+    // The shutdown timeout plus the grace, to the millisecond: not one earlier.
+    await vi.advanceTimersByTimeAsync(149);
+    expect(settled.value).toBe(false);
+    expect(processLike.exitCodes).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
     await expect(finished).resolves.toMatchObject({ exitCode: 70, reason: 'watchdog' });
-    expect(Date.now() - signalledAt).toBeLessThan(1000);
     expect(processLike.exitCodes).toEqual([70]);
     const line = logger.lines.find(
       (entry) => entry.level === 'error' && entry.message.startsWith('watchdog'),
@@ -268,16 +294,21 @@ describe('run', () => {
   });
 
   it('bounds a forced shutdown by forcedShutdownTimeout, even when it hangs', async () => {
+    vi.useFakeTimers({ toFake: fakedTimers });
     const { server, processLike, finished } = await startRun({
       shutdownTimeout: 60_000,
       forcedShutdownTimeout: 100,
     });
     server.hang = true;
+    const settled = settledFlag(finished);
     processLike.send('SIGTERM');
-    const secondAt = Date.now();
+    await vi.advanceTimersByTimeAsync(500);
     processLike.send('SIGINT');
+    // The second signal moves the watchdog from 60 s away to 100 ms after it.
+    await vi.advanceTimersByTimeAsync(99);
+    expect(settled.value).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
     await expect(finished).resolves.toMatchObject({ reason: 'watchdog', forced: true, exitCode: 1 });
-    expect(Date.now() - secondAt).toBeLessThan(1000);
   });
 
   it('resolves when the application shuts the server down itself', async () => {
@@ -304,7 +335,7 @@ describe('run', () => {
         };
       });
     const processLike = new FakeProcess();
-    const finished = runInProcess(server, 'handler', { exitProcess: false }, processLike);
+    const finished = runInProcess(server, 'handler', { exitProcess: false }, { process: processLike });
     await new Promise((resolve) => setImmediate(resolve));
     processLike.send('SIGTSTP');
     expect(server.state).toBe('new');
@@ -318,31 +349,34 @@ describe('run', () => {
     const server = new FakeServer();
     server.start = () => Promise.reject(new Error('no broker'));
     const processLike = new FakeProcess();
-    await expect(runInProcess(server, 'handler', { exitProcess: false }, processLike)).rejects.toThrow(
-      'no broker',
-    );
+    await expect(
+      runInProcess(server, 'handler', { exitProcess: false }, { process: processLike }),
+    ).rejects.toThrow('no broker');
   });
 
   it('refuses unknown or invalid options with a ValidationError that says what to change', async () => {
     const server = new FakeServer();
     const processLike = new FakeProcess();
     await expect(
-      runInProcess(server, 'handler', { shutdownTimout: '5s' } as never, processLike),
+      runInProcess(server, 'handler', { shutdownTimout: '5s' } as never, { process: processLike }),
     ).rejects.toThrow(ValidationError);
-    await expect(runInProcess(server, 'handler', { watchdogExitCode: 0 }, processLike)).rejects.toThrow(
-      /non-zero/,
-    );
-    await expect(runInProcess(server, 'handler', { shutdownTimeout: 'soon' }, processLike)).rejects.toThrow(
-      /shutdownTimeout/,
-    );
+    await expect(
+      runInProcess(server, 'handler', { watchdogExitCode: 0 }, { process: processLike }),
+    ).rejects.toThrow(/non-zero/);
+    await expect(
+      runInProcess(server, 'handler', { shutdownTimeout: 'soon' }, { process: processLike }),
+    ).rejects.toThrow(/shutdownTimeout/);
     expect(processLike.eventNames()).toEqual([]);
   });
 
   it('serves /healthz and /readyz on 127.0.0.1 that fail while quiet, draining or stuck', async () => {
-    const { server, processLike, logger, finished } = await startRun({
-      health: { port: 0 },
-      fetchStaleAfter: 1000,
-    });
+    // The probes are real HTTP requests, so the timers stay real; the clock the checks read is ours.
+    let clock = Date.now();
+    const { server, processLike, logger, finished } = await startRun(
+      { health: { port: 0 }, fetchStaleAfter: 1000 },
+      { now: () => clock },
+    );
+    server.now = () => clock;
     const running = logger.lines.find((line) => line.message.startsWith('worker running'));
     const url = running?.fields.health as string;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -356,12 +390,12 @@ describe('run', () => {
       const response = await fetch(url + path);
       return { status: response.status, body: (await response.json()) as { reasons: string[] } };
     };
-    server.lastFetchAt = Date.now();
+    server.lastFetchAt = clock;
     expect((await probe('/healthz')).status).toBe(200);
     expect((await probe('/readyz')).status).toBe(200);
 
     processLike.send('SIGTSTP');
-    server.lastFetchAt = Date.now();
+    server.lastFetchAt = clock;
     expect((await probe('/healthz')).status).toBe(200);
     expect(await probe('/readyz')).toMatchObject({
       status: 503,
@@ -377,13 +411,15 @@ describe('run', () => {
     server.brokerReachable = true;
 
     // The fetch loop stops going round: once fetchStaleAfter has passed since its last run, both probes fail.
-    server.lastFetchAt = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    server.lastFetchAt = clock;
+    clock += 1000;
+    expect((await probe('/healthz')).status).toBe(200);
+    clock += 1;
     expect(await probe('/healthz')).toMatchObject({
       status: 503,
       body: { reasons: [expect.stringMatching(/fetch loop has not run/)] },
     });
-    server.lastFetchAt = Date.now();
+    server.lastFetchAt = clock;
     expect((await probe('/nothing')).status).toBe(404);
 
     server.hang = true;

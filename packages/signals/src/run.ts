@@ -30,29 +30,48 @@ export function run<Handler>(
   options: RunOptions = {},
 ): Promise<RunResult> {
   return runInProcess(server, handler, options, {
-    pid: process.pid,
-    platform: process.platform,
-    on: (signal, listener) => process.on(signal, listener),
-    removeListener: (signal, listener) => process.removeListener(signal, listener),
-    exit: (code) => process.exit(code),
-    terminal: process,
+    process: {
+      pid: process.pid,
+      platform: process.platform,
+      on: (signal, listener) => process.on(signal, listener),
+      removeListener: (signal, listener) => process.removeListener(signal, listener),
+      exit: (code) => process.exit(code),
+      terminal: process,
+    },
   });
 }
 
-/** `run()` against any `ProcessLike`: tests pass a fake one to send signals without sending them for real. */
+/** Where `run()` runs: the process it handles signals of, and the clock it reads. */
+export interface RunEnvironment {
+  process: ProcessLike;
+  /**
+   * The clock, Unix milliseconds: state times, the health endpoint's fetch staleness, the watchdog's
+   * deadline and the monitor's checks all read it (their timers are the global `setTimeout` and
+   * `setInterval`, which fake timers replace). @default Date.now
+   */
+  now?: () => number;
+}
+
+/**
+ * `run()` in a given environment: tests pass a fake process to send signals without sending them for
+ * real, and a clock of their own.
+ */
 export async function runInProcess<Handler>(
   server: ServerLike<Handler>,
   handler: Handler,
   options: RunOptions,
-  processLike: ProcessLike,
+  environment: RunEnvironment,
 ): Promise<RunResult> {
   const resolved = resolveRunOptions(options, server);
   resolved.logger = neverThrowingLogger(resolved.logger);
   const { logger } = resolved;
+  const { process: processLike } = environment;
+  const now = environment.now ?? (() => Date.now());
   let monitor: ServerMonitor | undefined;
   let health: HealthEndpoint | undefined;
   const lifecycle = new ProcessLifecycle(server, resolved, {
     process: processLike,
+    now,
     onFinish: () => {
       monitor?.stop();
       health?.close().catch(() => undefined);
@@ -75,7 +94,7 @@ export async function runInProcess<Handler>(
             stateSince: lifecycle.stateSince,
             lastSignal: lifecycle.recentSignals.at(-1),
             fetchStaleAfter: resolved.fetchStaleAfter,
-            now: Date.now(),
+            now: now(),
           }),
       });
     } catch (error) {
@@ -103,6 +122,7 @@ export async function runInProcess<Handler>(
       quietWarningAfter: resolved.quietWarningAfter,
       fetchStaleAfter: resolved.fetchStaleAfter,
       stateSince: () => lifecycle.stateSince,
+      now,
     });
     monitor.start();
     logger.info(

@@ -1,14 +1,18 @@
 /**
  * Exactly what `run()` uses of a server. `Server` from `@q/server` has all of it; the interface exists so
  * that the signal handling, the watchdog and the health endpoint can be read, tested and reused without it.
+ *
+ * `@q/server` owns `ServerLifecycleState`, `ServerStateChange` and `RunningTask`. The `ServerLike*` types
+ * here are the part of them that `run()` reads (a running task without its deadline, say), so that any
+ * object with that shape fits; they carry their own names so that no type name means two shapes.
  */
 import type { Logger } from '@q/core';
 
-/** The server's lifecycle, as `Server.state` reports it. */
-export type ServerLifecycleState = 'new' | 'running' | 'quiet' | 'draining' | 'closed';
+/** The server's lifecycle, as `Server.state` reports it (`ServerLifecycleState` in `@q/server`). */
+export type ServerLikeState = 'new' | 'running' | 'quiet' | 'draining' | 'closed';
 
-/** A task whose handler is running, as the server reports it. */
-export interface RunningTask {
+/** A task whose handler is running, as the server reports it: the fields `run()` reads of `RunningTask`. */
+export interface ServerLikeTask {
   id: string;
   type: string;
   queue: string;
@@ -19,9 +23,9 @@ export interface RunningTask {
 }
 
 /** A change of `ServerLike.state`. */
-export interface ServerStateChange {
-  from: ServerLifecycleState;
-  to: ServerLifecycleState;
+export interface ServerLikeStateChange {
+  from: ServerLikeState;
+  to: ServerLikeState;
   /** When the change happened, Unix milliseconds. */
   at: number;
 }
@@ -34,7 +38,7 @@ export interface ServerShutdownOptions {
 }
 
 export interface ServerLike<Handler = unknown> {
-  readonly state: ServerLifecycleState;
+  readonly state: ServerLikeState;
   /** The shutdown timeout the server was configured with, in milliseconds. */
   readonly shutdownTimeout: number;
   /** The last time the fetch loop ran, Unix milliseconds; undefined before its first run. */
@@ -53,9 +57,9 @@ export interface ServerLike<Handler = unknown> {
   shutdown(options?: ServerShutdownOptions): Promise<void>;
   /** Stores the signal in the lifecycle the server publishes with its heartbeat. */
   recordSignal(signal: string): void;
-  runningTasks(): readonly RunningTask[];
+  runningTasks(): readonly ServerLikeTask[];
   /** How many tasks wait in the server's queues (pending), for the quiet-with-backlog warning. */
   pendingTaskCount?(): Promise<number>;
-  on(event: 'state', listener: (change: ServerStateChange) => void): unknown;
-  off(event: 'state', listener: (change: ServerStateChange) => void): unknown;
+  on(event: 'state', listener: (change: ServerLikeStateChange) => void): unknown;
+  off(event: 'state', listener: (change: ServerLikeStateChange) => void): unknown;
 }

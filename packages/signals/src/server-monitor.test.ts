@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Logger } from '@q/core';
 import { ServerMonitor, type ServerMonitorOptions } from './server-monitor';
-import type { ServerLifecycleState } from './server-like';
+import type { ServerLikeState } from './server-like';
 
 function recordingLogger(): Logger & { warnings: string[]; infos: string[] } {
   const warnings: string[] = [];
@@ -20,7 +20,7 @@ function recordingLogger(): Logger & { warnings: string[]; infos: string[] } {
 
 function setup(overrides: Partial<ServerMonitorOptions> = {}) {
   const server = {
-    state: 'running' as ServerLifecycleState,
+    state: 'running' as ServerLikeState,
     lastFetchAt: Date.now() as number | undefined,
     pending: 0,
     pendingTaskCount(): Promise<number> {
@@ -38,7 +38,7 @@ function setup(overrides: Partial<ServerMonitorOptions> = {}) {
     stateSince: () => stateSince,
     ...overrides,
   });
-  const enterState = (state: ServerLifecycleState): void => {
+  const enterState = (state: ServerLikeState): void => {
     server.state = state;
     stateSince = Date.now();
   };

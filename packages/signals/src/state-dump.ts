@@ -3,15 +3,15 @@
  * when, the recent signals, and every running task with its age. Times are ISO strings so that a log
  * reader does not have to convert them.
  */
-import type { RunningTask, ServerLifecycleState, ServerLike } from './server-like';
+import type { ServerLikeTask, ServerLikeState, ServerLike } from './server-like';
 
 /** A signal as `run()` received and handled it. */
 export interface ReceivedSignal {
   signal: string;
   /** Unix milliseconds. */
   receivedAt: number;
-  stateBefore: ServerLifecycleState;
-  stateAfter: ServerLifecycleState;
+  stateBefore: ServerLikeState;
+  stateAfter: ServerLikeState;
   /** What the signal did, in words, e.g. `graceful shutdown started`. */
   outcome: string;
 }
@@ -27,7 +27,7 @@ export interface RunningTaskDescription {
 
 export interface StateDump {
   pid: number;
-  state: ServerLifecycleState;
+  state: ServerLikeState;
   stateSince: string;
   stateAgeMs: number;
   lastFetchAt: string | undefined;
@@ -38,7 +38,10 @@ export interface StateDump {
   runningTasks: RunningTaskDescription[];
 }
 
-export function describeRunningTasks(tasks: readonly RunningTask[], now: number): RunningTaskDescription[] {
+export function describeRunningTasks(
+  tasks: readonly ServerLikeTask[],
+  now: number,
+): RunningTaskDescription[] {
   return tasks.map((task) => ({
     id: task.id,
     type: task.type,

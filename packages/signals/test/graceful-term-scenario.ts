@@ -6,7 +6,6 @@ import { createRedisBroker } from '@q/broker-redis';
 import { Client } from '@q/client';
 import { expect, vi } from 'vitest';
 import {
-  ciAllowanceMs,
   isTaskFinished,
   isTaskStarted,
   isWorkerRunning,
@@ -16,6 +15,7 @@ import {
   uniquePrefix,
   type SpawnOptions,
 } from './worker-harness';
+import { timingAllowanceMs } from '../../../test/timing-allowance';
 
 export async function checkGracefulTerm(
   name: string,
@@ -59,7 +59,7 @@ export async function checkGracefulTerm(
     );
 
     expect(exit.code).toBe(0);
-    expect(elapsed).toBeLessThan(3000 + ciAllowanceMs);
+    expect(elapsed).toBeLessThan(3000 + timingAllowanceMs);
     expect(worker.count(isTaskFinished)).toBe(50);
     expect(worker.lines.filter((line) => isTaskStarted(line) && line.time >= received.time)).toEqual([]);
     const stats = await Promise.all(

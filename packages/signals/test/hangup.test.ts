@@ -10,7 +10,6 @@ import { createRedisBroker } from '@q/broker-redis';
 import { Client } from '@q/client';
 import { describe, expect, inject, it, vi } from 'vitest';
 import {
-  ciAllowanceMs,
   isTaskStarted,
   isWorkerRunning,
   reportFigure,
@@ -18,6 +17,7 @@ import {
   spawnWorker,
   uniquePrefix,
 } from './worker-harness';
+import { timingAllowanceMs } from '../../../test/timing-allowance';
 
 const redisUrl = inject('redisUrl');
 const scriptAvailable =
@@ -73,7 +73,7 @@ describe('a closed terminal', () => {
 
         expect(stats).toMatchObject({ processedTotal: 3, pending: 0, active: 0, retry: 0, archived: 0 });
         expect(elapsed).toBeGreaterThan(1000);
-        expect(elapsed).toBeLessThan(shutdownTimeout + 1000 + ciAllowanceMs);
+        expect(elapsed).toBeLessThan(shutdownTimeout + 1000 + timingAllowanceMs);
       } finally {
         worker.kill();
         if (workerPid > 0 && isAlive(workerPid)) process.kill(workerPid, 'SIGKILL');

@@ -1,11 +1,10 @@
 /**
  * Process tests with real signals against a real redis-server: S5 (a storm of 500 random signals, then
  * TERM) and S6 (TSTP, a watch, then CONT). Figures from docs/reliability.md; times measured from outside
- * get `ciAllowanceMs` on top.
+ * get `timingAllowanceMs` on top.
  */
 import { describe, expect, inject, it, vi } from 'vitest';
 import {
-  ciAllowanceMs,
   exitAfter,
   isForcedShutdownStarted,
   isGracefulShutdownStarted,
@@ -16,6 +15,7 @@ import {
   withRunningWorker,
   type LogLine,
 } from './worker-harness';
+import { timingAllowanceMs } from '../../../test/timing-allowance';
 
 const redisUrl = inject('redisUrl');
 const sleep = (milliseconds: number): Promise<void> =>
@@ -43,9 +43,9 @@ describe('quiet, resume and signal storms', () => {
         `storm of 500 signals in ${stormMs} ms (${handled} handled after coalescing); exit code ${exit.code} ${elapsed} ms after SIGTERM (timeout ${shutdownTimeout} ms)`,
       );
 
-      expect(stormMs).toBeLessThan(1000 + ciAllowanceMs);
+      expect(stormMs).toBeLessThan(1000 + timingAllowanceMs);
       expect(exit).toMatchObject({ code: 0, signal: null });
-      expect(elapsed).toBeLessThan(shutdownTimeout + 1000 + ciAllowanceMs);
+      expect(elapsed).toBeLessThan(shutdownTimeout + 1000 + timingAllowanceMs);
       expect(worker.count(isGracefulShutdownStarted)).toBe(1);
       expect(worker.count(isForcedShutdownStarted)).toBe(0);
       expect(worker.count((line) => line.level === 'error')).toBe(0);
@@ -107,7 +107,7 @@ describe('quiet, resume and signal storms', () => {
         'S6',
         `quiet for ${watchMs} ms with 0 dequeues; first task started ${resumeMs} ms after SIGCONT`,
       );
-      expect(resumeMs).toBeLessThan(1000 + ciAllowanceMs);
+      expect(resumeMs).toBeLessThan(1000 + timingAllowanceMs);
       await vi.waitFor(() => expect(worker.count(isTaskFinished)).toBe(15), { timeout: 5000, interval: 20 });
 
       worker.send('SIGTERM');

@@ -8,14 +8,8 @@ import { Client } from '@q/client';
 import { Server } from '@q/server';
 import { describe, expect, it, vi } from 'vitest';
 import { startRedisServer } from '../../../test/redis-server';
-import {
-  ciAllowanceMs,
-  isTaskStarted,
-  isWorkerRunning,
-  reportFigure,
-  spawnWorker,
-  uniquePrefix,
-} from './worker-harness';
+import { isTaskStarted, isWorkerRunning, reportFigure, spawnWorker, uniquePrefix } from './worker-harness';
+import { timingAllowanceMs } from '../../../test/timing-allowance';
 
 describe('shutdown with Redis down', () => {
   it('S3: SIGTERM while Redis is stopped exits within timeout + 1 s; the leases recover the tasks once Redis returns', async () => {
@@ -71,7 +65,7 @@ describe('shutdown with Redis down', () => {
         'S3',
         `exit code ${exit.code} ${elapsed} ms after SIGTERM with Redis down (timeout ${shutdownTimeout} ms)`,
       );
-      expect(elapsed).toBeLessThan(shutdownTimeout + 1000 + ciAllowanceMs);
+      expect(elapsed).toBeLessThan(shutdownTimeout + 1000 + timingAllowanceMs);
       expect(exit.signal).toBeNull();
 
       // Redis returns with the same data: another server's recoverer takes the tasks whose lease ended.

@@ -1,12 +1,11 @@
 /**
  * Process tests with real signals against a real redis-server: S1 (graceful TERM), S2 (the deadline
  * with hung handlers), S4 (the double signal), and the watchdog. Figures from docs/reliability.md; times
- * measured from outside get `ciAllowanceMs` on top.
+ * measured from outside get `timingAllowanceMs` on top.
  */
 import { describe, expect, inject, it, vi } from 'vitest';
 import { checkGracefulTerm } from './graceful-term-scenario';
 import {
-  ciAllowanceMs,
   exitAfter,
   isForcedShutdownStarted,
   isGracefulShutdownStarted,
@@ -16,6 +15,7 @@ import {
   signalReceived,
   withRunningWorker,
 } from './worker-harness';
+import { timingAllowanceMs } from '../../../test/timing-allowance';
 
 const redisUrl = inject('redisUrl');
 
@@ -44,7 +44,7 @@ describe('shutdown by signal', () => {
       );
 
       expect(exit.code).toBe(0);
-      expect(elapsed).toBeLessThan(shutdownTimeout + 1000 + ciAllowanceMs);
+      expect(elapsed).toBeLessThan(shutdownTimeout + 1000 + timingAllowanceMs);
       expect(new Set(worker.lines.filter(isTaskAborted).map((line) => line.taskId)).size).toBe(20);
       const stats = await broker.queueStats('default', Date.now());
       expect(stats).toMatchObject({ pending: 20, active: 0, retry: 0, archived: 0 });
@@ -65,7 +65,7 @@ describe('shutdown by signal', () => {
       reportFigure('S4', `exit code ${exit.code} ${elapsed} ms after the second signal`);
 
       expect(exit.code).toBe(0);
-      expect(elapsed).toBeLessThan(2500 + ciAllowanceMs);
+      expect(elapsed).toBeLessThan(2500 + timingAllowanceMs);
       expect(worker.count(isGracefulShutdownStarted)).toBe(1);
       expect(worker.count(isForcedShutdownStarted)).toBe(1);
       expect(worker.lines.find(signalReceived('SIGINT'))?.outcome).toMatch(/forced/);
@@ -93,7 +93,7 @@ describe('shutdown by signal', () => {
       );
 
       expect(exit.code).toBe(1);
-      expect(elapsed).toBeLessThan(shutdownTimeout + 1000 + ciAllowanceMs);
+      expect(elapsed).toBeLessThan(shutdownTimeout + 1000 + timingAllowanceMs);
       const report = worker.lines.find((line) => line.level === 'error' && line.msg.startsWith('watchdog'));
       expect(report?.runningTasks).toEqual([expect.objectContaining({ type: 'hang', queue: 'default' })]);
     });

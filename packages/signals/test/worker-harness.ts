@@ -8,14 +8,10 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRedisBroker, type RedisBroker } from '@q/broker-redis';
 import { Client } from '@q/client';
-import { timingAllowanceMs } from '../../../test/timing-allowance';
 import type { WorkerConfig } from './worker-process';
 
 export const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const workerScript = resolve(dirname(fileURLToPath(import.meta.url)), 'worker-process.ts');
-
-/** Added to every timing bound measured from outside the child (the suite's shared allowance). */
-export const ciAllowanceMs = timingAllowanceMs;
 
 export interface LogLine {
   level: string;

@@ -51,6 +51,19 @@ export interface QueueSummary {
   failedTotal: number;
   paused: boolean;
   timestamp: string;
+  /** Flow limits every @q server obeys, when the queue has any. */
+  limits?: QueueLimitsSummary;
+}
+
+export interface QueueLimitsSummary {
+  concurrency?: number;
+  /** At most `limit` tasks started per `period` ms. */
+  rate?: { limit: number; period: number };
+  /** Tasks of the queue leased now, on every server. */
+  running: number;
+  startedInWindow: number;
+  /** Until when a handler's RateLimitedError holds the queue back. */
+  pausedUntil?: string;
 }
 
 export interface DailyCount {
@@ -178,12 +191,21 @@ export interface RedisResponse {
   queues: { queue: string; memoryUsage: number; size: number }[];
 }
 
+/** One thing to do about a finding: its kind (`FindingAction` of `@q/inspector`) and the dashboard's words. */
+export interface FindingActionView {
+  kind: string;
+  text: string;
+  /** For `resume-queue`: the queue the page offers to resume. */
+  queue?: string;
+}
+
 export interface FindingView {
   code: string;
   severity: 'error' | 'warning' | 'info';
   summary: string;
   evidence: string[];
-  action: string;
+  /** What to do, first the likeliest; several are alternatives or steps. */
+  actions: FindingActionView[];
   queue?: string;
   server?: string;
 }

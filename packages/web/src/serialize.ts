@@ -2,9 +2,11 @@
 import type { TaskInfo } from '@q/core';
 import type { Diagnosis, QueueInfo, SchedulerEntryInfo, ServerInfo } from '@q/inspector';
 import { serverStateOf } from '@q/inspector';
+import { describeFindingAction } from './describe-finding-action';
 import type {
   Bytes,
   DoctorResponse,
+  FindingActionView,
   QueueSummary,
   SchedulerEntrySummary,
   ServerSummary,
@@ -61,7 +63,13 @@ function hexDump(bytes: Uint8Array): string {
 }
 
 export function queueSummary(info: QueueInfo): QueueSummary {
-  return { ...info, timestamp: info.timestamp.toISOString() };
+  const { limits, ...counts } = info;
+  const summary: QueueSummary = { ...counts, timestamp: info.timestamp.toISOString() };
+  if (limits) {
+    const { timestamp: _readAt, pausedUntil, ...rest } = limits;
+    summary.limits = { ...rest, ...(pausedUntil ? { pausedUntil: pausedUntil.toISOString() } : {}) };
+  }
+  return summary;
 }
 
 export function taskSummary(task: TaskInfo, previewBytes: number): TaskSummary {
@@ -168,7 +176,11 @@ export function doctorResponse(diagnosis: Diagnosis): DoctorResponse {
         severity: finding.severity,
         summary: finding.summary,
         evidence: [...finding.evidence],
-        action: finding.action,
+        actions: finding.actions.map((action) => {
+          const view: FindingActionView = { kind: action.kind, text: describeFindingAction(action) };
+          if (action.kind === 'resume-queue') view.queue = action.queue;
+          return view;
+        }),
       };
       if (finding.queue !== undefined) view.queue = finding.queue;
       if (finding.server !== undefined) view.server = finding.server;

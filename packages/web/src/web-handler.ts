@@ -4,7 +4,8 @@
  * `Inspector`. Mount it in any server that speaks Fetch (Hono, Next.js, Bun, Deno) or in Node's `http`
  * through `toNodeListener`.
  */
-import { assertKnownKeys, QError, silentLogger, ValidationError, type Logger } from '@q/core';
+import { QError, silentLogger, ValidationError, type Logger } from '@q/core';
+import { assertKnownKeys } from '@q/core/internal';
 import type { Inspector } from '@q/inspector';
 import packageJson from '../package.json';
 import { Api, HttpError } from './api';

@@ -4,8 +4,9 @@
  * fixtures) restored under the same prefix.
  */
 import { Redis } from 'ioredis';
-import { emptyTaskMessage, type Broker, type TaskMessage } from '@q/core';
-import { fixtureBytes, readFixture, type Fixture } from '../../broker-redis/test/redis-test-context';
+import { type Broker, type TaskMessage } from '@q/core';
+import { emptyTaskMessage } from '@q/core/internal';
+import { fixtureBytes, readFixture, type Fixture } from '../../../test/asynq-fixtures';
 
 export const xssPayload = '<img src=x onerror=alert(1)>';
 export const xssError = '<script>alert(2)</script> smtp failed';

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type {
   ActionResponse,
   DashboardConfig,
+  DoctorResponse,
   QueueResponse,
   QueuesResponse,
   SearchResponse,
@@ -103,6 +104,23 @@ describe('mounted in node:http', () => {
     expect(low.aggregating).toBe(2);
     const { groups } = await getJson<QueueResponse>(dashboard.url, '/api/queues/low');
     expect(groups).toEqual([{ group: 'user42', size: 2 }]);
+  });
+
+  it("shows a queue's flow limits, and none for a queue without", async () => {
+    await store.inspector.setQueueLimits('critical', { concurrency: 4, rate: '10/s' });
+    try {
+      const { queue } = await getJson<QueueResponse>(dashboard.url, '/api/queues/critical');
+      expect(queue.limits).toEqual({
+        concurrency: 4,
+        rate: { limit: 10, period: 1000 },
+        running: 0,
+        startedInWindow: 0,
+      });
+      const { queue: emails } = await getJson<QueueResponse>(dashboard.url, '/api/queues/emails');
+      expect(emails.limits).toBeUndefined();
+    } finally {
+      await store.inspector.clearQueueLimits('critical');
+    }
   });
 
   it('pages through the tasks of a state, aggregating ones by group', async () => {
@@ -213,14 +231,16 @@ describe('mounted in node:http', () => {
     const redis = await getJson<{ store: { version: string; mode: string } }>(dashboard.url, '/api/redis');
     expect(redis.store.version).toMatch(/^redis \d/);
     expect(redis.store.mode).toBe('standalone');
-    const doctor = await getJson<{ findings: { code: string; evidence: string[]; action: string }[] }>(
-      dashboard.url,
-      '/api/doctor',
-    );
+    const doctor = await getJson<DoctorResponse>(dashboard.url, '/api/doctor');
     // The Go server lists default, critical and low but not emails, which holds tasks.
     const unserved = doctor.findings.find((finding) => finding.code === 'queue-unserved');
     expect(unserved?.evidence.length).toBeGreaterThan(0);
-    expect(unserved?.action).not.toBe('');
+    expect(unserved?.actions).toEqual([
+      {
+        kind: 'start-server',
+        text: `Start a server with "emails" among its queues (new Server({ queues: { 'emails': 1 } })).`,
+      },
+    ]);
   });
 
   it('answers unknown routes and bad input with a status and a sentence', async () => {

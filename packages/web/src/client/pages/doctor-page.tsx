@@ -1,6 +1,6 @@
 /** `q doctor` in the browser: why tasks are not running, each finding with its evidence and what to do. */
-import type { DoctorResponse } from '../../api-types';
-import { Badge, Loading, When } from '../components';
+import type { DoctorResponse, FindingActionView } from '../../api-types';
+import { ActionButton, Badge, Loading, When } from '../components';
 import { queueHref } from '../config';
 import { useApi } from '../live';
 
@@ -45,9 +45,23 @@ export function DoctorPage() {
                     ))}
                   </ul>
                 ) : null}
-                <p class="todo">
-                  <strong>What to do:</strong> {finding.action}
-                </p>
+                {finding.actions.length === 1 ? (
+                  <p class="todo">
+                    <strong>What to do:</strong>{' '}
+                    <ActionText action={finding.actions[0]!} refresh={state.refresh} />
+                  </p>
+                ) : (
+                  <div class="todo">
+                    <strong>What to do:</strong>
+                    <ul>
+                      {finding.actions.map((action, actionIndex) => (
+                        <li key={actionIndex}>
+                          <ActionText action={action} refresh={state.refresh} />
+                        </li>
+                      ))}
+                    </ul>
+                  </div>
+                )}
               </article>
             ))}
             {data.skipped.length > 0 ? (
@@ -64,5 +78,24 @@ export function DoctorPage() {
         )}
       </Loading>
     </section>
+  );
+}
+
+/** An action's words, with the page's own button when there is one (none in read-only mode). */
+function ActionText({ action, refresh }: { action: FindingActionView; refresh: () => void }) {
+  return (
+    <>
+      {action.text}
+      {action.kind === 'resume-queue' && action.queue !== undefined ? (
+        <>
+          {' '}
+          <ActionButton
+            path={`/queues/${encodeURIComponent(action.queue)}/resume`}
+            label="Resume"
+            onDone={refresh}
+          />
+        </>
+      ) : null}
+    </>
   );
 }

@@ -2,7 +2,13 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { useLocation, useRoute } from 'preact-iso';
-import type { QueueResponse, TasksResponse, TaskStateName, TaskSummary } from '../../api-types';
+import type {
+  QueueLimitsSummary,
+  QueueResponse,
+  TasksResponse,
+  TaskStateName,
+  TaskSummary,
+} from '../../api-types';
 import { ActionButton, Badge, BytesPeek, Loading, Pager, When } from '../components';
 import { config, queueHref, taskHref } from '../config';
 import { formatBytes, formatDuration, formatNumber } from '../format';
@@ -75,6 +81,13 @@ export function QueuePage() {
               <Fact label="Processed in all">{formatNumber(data.queue.processedTotal)}</Fact>
               <Fact label="Failed in all">{formatNumber(data.queue.failedTotal)}</Fact>
               <Fact label="Memory">{formatBytes(data.queue.memoryUsage)}</Fact>
+              {data.queue.limits ? (
+                <Fact label="Flow limits">
+                  <span title="obeyed by every @q server; Go Asynq servers ignore them">
+                    {describeLimits(data.queue.limits)}
+                  </span>
+                </Fact>
+              ) : null}
               <div class="fact-actions">
                 <PauseButton queue={data.queue} refresh={overview.refresh} />
               </div>
@@ -345,4 +358,15 @@ export function TaskTable({
       </tbody>
     </table>
   );
+}
+
+/** `concurrency 5 (3 running) · rate 50 per 1s · paused until …`. */
+function describeLimits(limits: QueueLimitsSummary): string {
+  const parts: string[] = [];
+  if (limits.concurrency !== undefined) {
+    parts.push(`concurrency ${limits.concurrency} (${limits.running} running)`);
+  }
+  if (limits.rate) parts.push(`rate ${limits.rate.limit} per ${formatDuration(limits.rate.period)}`);
+  if (limits.pausedUntil) parts.push(`paused until ${new Date(limits.pausedUntil).toLocaleTimeString()}`);
+  return parts.join(' · ');
 }

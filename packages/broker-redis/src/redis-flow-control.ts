@@ -1,0 +1,100 @@
+/**
+ * `FlowControl` on Redis (@q extension): a queue's limits live in `P:{q}:flow`, read by every @q
+ * server's dequeue (`lua/dequeue.lua`), and its rate's start log in `P:{q}:flow:starts`. Go Asynq never
+ * reads or lists these keys: its servers do not obey the limits, and its inspector is not disturbed.
+ */
+import { assertQueueName } from '@q/core/internal';
+import {
+  assertFlowLimitsUpdate,
+  ValidationError,
+  type FlowControl,
+  type FlowLimits,
+  type FlowLimitsUpdate,
+  type FlowState,
+} from '@q/core';
+import type { RedisBrokerContext } from './redis-broker-context';
+import { replyArray, replyNumber, replyText } from './redis-reply';
+import { runScript } from './redis-scripts';
+
+export class RedisFlowControl implements FlowControl {
+  constructor(private readonly context: RedisBrokerContext) {}
+
+  async setFlowLimits(queue: string, limits: FlowLimitsUpdate): Promise<void> {
+    assertQueueName(queue);
+    assertFlowLimitsUpdate(limits);
+    const keys = this.context.keys.queue(queue);
+    const concurrency =
+      limits.concurrency === undefined ? '' : limits.concurrency === null ? '-' : limits.concurrency;
+    const rate = limits.rate === undefined ? '' : limits.rate === null ? '-' : limits.rate.limit;
+    const period = limits.rate ? limits.rate.period : '';
+    await runScript(this.context.connection, {
+      script: 'set-flow-limits',
+      keys: [keys.flow, keys.flowStarts],
+      args: [concurrency, rate, period, keys.notify, queue],
+    });
+  }
+
+  async clearFlowLimits(queue: string): Promise<void> {
+    assertQueueName(queue);
+    const keys = this.context.keys.queue(queue);
+    await runScript(this.context.connection, {
+      script: 'clear-flow-limits',
+      keys: [keys.flow, keys.flowStarts],
+      args: [keys.notify, queue],
+    });
+  }
+
+  async flowState(queue: string): Promise<FlowState> {
+    assertQueueName(queue);
+    const keys = this.context.keys.queue(queue);
+    const reply = replyArray(
+      await runScript(this.context.connection, {
+        script: 'flow-state',
+        keys: [keys.flow, keys.flowStarts, keys.lease],
+        args: [],
+      }),
+    );
+    const field = (index: number): number | undefined => {
+      const text = replyText(reply[index]);
+      return text === '' ? undefined : Number(text);
+    };
+    const limits: FlowLimits = {};
+    const concurrency = field(0);
+    const rateLimit = field(1);
+    const ratePeriod = field(2);
+    if (concurrency !== undefined) limits.concurrency = concurrency;
+    if (rateLimit !== undefined && ratePeriod !== undefined) {
+      limits.rate = { limit: rateLimit, period: ratePeriod };
+    }
+    const state: FlowState = {
+      queue,
+      limits,
+      running: replyNumber(reply[4]),
+      startedInWindow: replyNumber(reply[5]),
+      timestamp: replyNumber(reply[6]),
+    };
+    const pausedUntil = field(3);
+    if (pausedUntil !== undefined) state.pausedUntil = pausedUntil;
+    return state;
+  }
+
+  async pauseFlow(queue: string, duration: number): Promise<void> {
+    assertQueueName(queue);
+    if (!Number.isFinite(duration) || duration <= 0) {
+      throw new ValidationError(
+        `duration must be a positive number of milliseconds, got ${String(duration)}.`,
+        [{ path: 'duration', message: 'not positive' }],
+      );
+    }
+    await runScript(this.context.connection, {
+      script: 'pause-flow',
+      keys: [this.context.keys.queue(queue).flow],
+      args: [Math.ceil(duration)],
+    });
+  }
+
+  async announceFlowSlot(queue: string): Promise<void> {
+    const keys = this.context.keys.queue(queue);
+    await this.context.connection.publish(keys.notify, queue);
+  }
+}

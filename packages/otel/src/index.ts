@@ -1,0 +1,10 @@
+export { createEnqueueTelemetry } from './create-enqueue-telemetry';
+export type { EnqueueTelemetryOptions } from './create-enqueue-telemetry';
+export { createHandlerTelemetry } from './create-handler-telemetry';
+export type { HandlerTelemetryOptions } from './create-handler-telemetry';
+export { observeQueues } from './observe-queues';
+export type { ObserveQueuesOptions, QueueObservation, QueueStatsSource } from './observe-queues';
+export { attributes, messagingSystem, metrics } from './semantic-attributes';
+export type { TaskOutcome } from './task-outcome';
+export type { TelemetryOptions } from './telemetry-options';
+export { traceGroupAggregator } from './trace-group-aggregator';
