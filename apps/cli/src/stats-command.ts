@@ -69,7 +69,7 @@ export function registerStatsCommand(program: Command, context: CliContext): voi
       if (store) {
         const details = store.details;
         output.stdout.write(
-          `\n${bold(output, store.mode === 'cluster' ? 'Redis Cluster Info' : 'Redis Info')}\n`,
+          `\n${bold(output, store.mode === 'partitioned' ? 'Redis Cluster Info' : 'Redis Info')}\n`,
         );
         printTable(
           output,
@@ -85,7 +85,8 @@ export function registerStatsCommand(program: Command, context: CliContext): voi
           [
             [
               store.version,
-              store.mode,
+              // Redis's own word (standalone, cluster), as Asynq's CLI prints it.
+              details.redis_mode ?? store.mode,
               details.uptime_in_days !== undefined ? `${details.uptime_in_days} days` : '',
               details.connected_clients ?? '',
               details.used_memory_human ?? store.usedMemory ?? '',

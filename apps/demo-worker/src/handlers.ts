@@ -2,8 +2,9 @@
  * One handler per task type. Each receives the payload its schema parsed, does its (simulated) work
  * with the task's abort signal, and then fails if the producer asked it to.
  */
+import type { Clock } from '@q/core';
 import type { ServeMux } from '@q/server';
-import { between, failIfAsked, simulateWork } from './simulated-work';
+import { between, failIfAsked, simulateWork as simulateWorkOn } from './simulated-work';
 import {
   aggregateEvents,
   capturePayment,
@@ -22,8 +23,15 @@ import {
   syncInventory,
 } from './task-definitions';
 
-export function registerHandlers(mux: ServeMux): ServeMux {
+export interface HandlerDependencies {
+  /** The clock the simulated work waits on: the real one, or a test's manual clock. */
+  clock?: Clock;
+}
+
+export function registerHandlers(mux: ServeMux, { clock }: HandlerDependencies = {}): ServeMux {
   const encoder = new TextEncoder();
+  const simulateWork = (milliseconds: number, signal: AbortSignal) =>
+    simulateWorkOn(milliseconds, signal, clock);
   return mux
     .handle(capturePayment, async ({ payload }, context) => {
       await simulateWork(between(200, 800), context.signal);

@@ -15,6 +15,7 @@ import { useLocalRedis } from './local-redis';
 import { createLogger } from './logger';
 import { loggingMiddleware, timingMiddleware } from './middleware';
 import { startProducer } from './producer';
+import { retryDelay } from './retry-delay';
 import { registerSchedules } from './schedules';
 import { queues } from './task-definitions';
 import { startTracing } from './tracing';
@@ -44,8 +45,7 @@ const server = new Server({
   concurrency: 10,
   queues,
   shutdownTimeout: '8s',
-  // Retries a few seconds apart, so that the demo shows them (Asynq's default waits much longer).
-  retryDelay: (retried) => 2000 * 2 ** retried,
+  retryDelay,
   logger: logger.child({ component: 'server' }),
 });
 

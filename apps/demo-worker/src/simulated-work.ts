@@ -2,20 +2,28 @@
  * Stand-ins for real work: waiting that honours the task's abort signal (as every real handler should,
  * by passing `context.signal` to fetch, database drivers and so on), and failures on request.
  */
+import { systemClock, type Clock } from '@q/core';
 import { SkipRetry } from '@q/server';
 
-/** Waits `milliseconds`, or rejects with the signal's reason as soon as the task is aborted. */
-export function simulateWork(milliseconds: number, signal: AbortSignal): Promise<void> {
+/**
+ * Waits `milliseconds` of `clock` time (the real time unless a test passes its manual clock), or rejects
+ * with the signal's reason as soon as the task is aborted.
+ */
+export function simulateWork(
+  milliseconds: number,
+  signal: AbortSignal,
+  clock: Clock = systemClock,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
       reject(toError(signal.reason));
       return;
     }
     const onAbort = (): void => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       reject(toError(signal.reason));
     };
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       signal.removeEventListener('abort', onAbort);
       resolve();
     }, milliseconds);

@@ -1,4 +1,4 @@
-import { TaskNotFoundError } from '@q/core';
+import { DuplicateTaskError, TaskNotFoundError } from '@q/core';
 import { describe, expect, it } from 'vitest';
 import { lease, type SuiteContext } from './suite-context';
 
@@ -61,6 +61,20 @@ export function consumerCases(context: SuiteContext): void {
       await expect(broker.getTask(context.queue(), message.id)).rejects.toBeInstanceOf(TaskNotFoundError);
     });
 
+    it('deletes expired completed tasks a batch at a time, the earliest expired first', async () => {
+      const broker = context.broker();
+      const messages = [60, 120, 180].map((retentionSeconds) => context.message({ retentionSeconds }));
+      for (const message of messages) await broker.enqueue({ message });
+      const { tasks } = await broker.dequeue([context.queue()], { count: 3, ...lease });
+      const completedAt = Date.now();
+      for (const task of tasks) await broker.markComplete(task.message, completedAt);
+      const later = completedAt + 600_000;
+      expect(await broker.deleteExpiredCompleted(context.queue(), later, 2)).toBe(2);
+      const left = await broker.listTasks(context.queue(), 'completed', {});
+      expect(left.map((task) => task.message.id)).toEqual([messages[2]!.id]);
+      expect(await broker.deleteExpiredCompleted(context.queue(), later, 2)).toBe(1);
+    });
+
     it('retries a failed task later, spending a retry only for a failure', async () => {
       const broker = context.broker();
       const message = context.message();
@@ -113,16 +127,76 @@ export function consumerCases(context: SuiteContext): void {
       expect(tasks[0]!.message.retried).toBe(0);
     });
 
-    it('forwards due scheduled tasks to pending, and grouped ones to their group', async () => {
+    it('forwards due scheduled tasks to pending', async () => {
       const broker = context.broker();
       const now = Date.now();
       const due = context.message();
       const later = context.message();
       await broker.enqueue({ message: due, processAt: now + 1000 });
       await broker.enqueue({ message: later, processAt: now + 3_600_000 });
-      expect(await broker.forward([context.queue()], now + 5000)).toBe(1);
+      const grouped = context.message({ groupKey: 'g' });
+      await broker.enqueue({ message: grouped, processAt: now + 2000 });
+      expect(await broker.listGroups(context.queue())).toEqual([]);
+      expect(await broker.forward([context.queue()], now + 5000)).toBe(2);
       expect((await broker.getTask(context.queue(), due.id)).state).toBe('pending');
       expect((await broker.getTask(context.queue(), later.id)).state).toBe('scheduled');
+      // As in Asynq, a task scheduled with a group does not join the group: it becomes pending.
+      expect((await broker.getTask(context.queue(), grouped.id)).state).toBe('pending');
+      expect(await broker.listGroupStats(context.queue())).toEqual([]);
+      expect(await broker.forward([context.queue()], now + 5000)).toBe(0);
+      const { tasks } = await broker.dequeue([context.queue()], { count: 5, ...lease });
+      expect(tasks.map((task) => task.message.id)).toEqual([due.id, grouped.id]);
+    });
+
+    it('forwards a retried task that was in a group back to its group', async () => {
+      const broker = context.broker();
+      const message = context.message({ groupKey: 'g' });
+      await broker.enqueue({ message });
+      await broker.runTask(context.queue(), message.id);
+      const [taken] = (await broker.dequeue([context.queue()], { count: 1, ...lease })).tasks;
+      await broker.retry(taken!.message, {
+        processAt: Date.now() - 1000,
+        errorMessage: 'x',
+        isFailure: true,
+      });
+      expect(await broker.forward([context.queue()], Date.now())).toBe(1);
+      expect((await broker.getTask(context.queue(), message.id)).state).toBe('aggregating');
+      expect(await broker.listGroupStats(context.queue())).toEqual([{ group: 'g', size: 1 }]);
+    });
+
+    it('counts outcomes per day and in total', async () => {
+      const broker = context.broker();
+      const messages = [context.message(), context.message(), context.message()];
+      for (const message of messages) await broker.enqueue({ message });
+      await broker.dequeue([context.queue()], { count: 3, ...lease });
+      await broker.done(messages[0]!);
+      await broker.retry(messages[1]!, {
+        processAt: Date.now() + 60_000,
+        errorMessage: 'x',
+        isFailure: true,
+      });
+      await broker.archive(messages[2]!, 'y');
+      const stats = await broker.queueStats(context.queue(), Date.now());
+      expect(stats).toMatchObject({ processedToday: 3, failedToday: 2, processedTotal: 3, failedTotal: 2 });
+      const [today, yesterday] = await broker.dailyStats(context.queue(), 2, Date.now());
+      expect(today).toMatchObject({ processed: 3, failed: 2, date: new Date().toISOString().slice(0, 10) });
+      expect(yesterday).toMatchObject({ processed: 0, failed: 0 });
+    });
+
+    it('keeps the uniqueness lock through retry and archive, and releases it on success', async () => {
+      const broker = context.broker();
+      const payload = new TextEncoder().encode('"same"');
+      const unique = { uniqueTtl: 60_000 };
+      const first = await broker.enqueue({ message: context.message({ payload }), ...unique });
+      await broker.dequeue([context.queue()], { count: 1, ...lease });
+      await broker.retry(first.message, { processAt: Date.now() - 1000, errorMessage: 'x', isFailure: true });
+      await expect(
+        broker.enqueue({ message: context.message({ payload }), ...unique }),
+      ).rejects.toBeInstanceOf(DuplicateTaskError);
+      await broker.forward([context.queue()], Date.now());
+      const [again] = (await broker.dequeue([context.queue()], { count: 1, ...lease })).tasks;
+      await broker.markComplete(again!.message, Date.now());
+      await broker.enqueue({ message: context.message({ payload }), ...unique });
     });
 
     it('wakes a waiting consumer when work arrives, and times out otherwise', async () => {
@@ -163,10 +237,41 @@ export function consumerCases(context: SuiteContext): void {
       expect(set.messages.map((message) => message.id).sort()).toEqual(
         messages.map((message) => message.id).sort(),
       );
+      expect(await broker.listGroups(context.queue())).toEqual([]);
       await broker.deleteAggregationSet(context.queue(), 'g', 'set-1');
       for (const message of messages) {
         await expect(broker.getTask(context.queue(), message.id)).rejects.toBeInstanceOf(TaskNotFoundError);
       }
+    });
+
+    it('aggregates at most maxSize tasks, the oldest first, once the group holds that many', async () => {
+      const broker = context.broker();
+      const messages = [1, 2, 3].map(() => context.message({ groupKey: 'g' }));
+      for (const message of messages) await broker.enqueue({ message });
+      const now = Date.now();
+      const options = { maxDelay: 0, gracePeriod: 3_600_000, now };
+      expect(
+        await broker.aggregationCheck(context.queue(), 'g', { ...options, setId: 'none', maxSize: 4 }),
+      ).toBeUndefined();
+      expect(
+        await broker.aggregationCheck(context.queue(), 'g', { ...options, setId: 'two', maxSize: 2 }),
+      ).toBe('two');
+      const set = await broker.readAggregationSet(context.queue(), 'g', 'two');
+      expect(set.messages).toHaveLength(2);
+      expect(await broker.listGroupStats(context.queue())).toEqual([{ group: 'g', size: 1 }]);
+      expect((await broker.queueStats(context.queue(), now)).aggregating).toBe(1);
+    });
+
+    it('aggregates a group whose oldest task waited maxDelay, however recent the newest', async () => {
+      const broker = context.broker();
+      await broker.enqueue({ message: context.message({ groupKey: 'g' }) });
+      const options = { setId: 's', maxSize: 0, maxDelay: 5000, gracePeriod: 3_600_000 };
+      expect(
+        await broker.aggregationCheck(context.queue(), 'g', { ...options, now: Date.now() }),
+      ).toBeUndefined();
+      expect(
+        await broker.aggregationCheck(context.queue(), 'g', { ...options, now: Date.now() + 10_000 }),
+      ).toBe('s');
     });
 
     it('returns the tasks of an abandoned aggregation set to their group', async () => {

@@ -14,6 +14,20 @@ export function leaseCases(context: SuiteContext): void {
       expect(extension.leaseExpiresAt).toBeGreaterThan(Date.now() + 50_000);
     });
 
+    it('moves the stored lease end when it extends a lease', async () => {
+      const broker = context.broker();
+      const message = context.message();
+      await broker.enqueue({ message });
+      await broker.dequeue([context.queue()], { count: 1, leaseDuration: 1000 });
+      const cutoff = Date.now() + 60_000;
+      expect((await broker.listLeaseExpired([context.queue()], cutoff)).map((found) => found.id)).toEqual([
+        message.id,
+      ]);
+      await broker.extendLeases(context.queue(), [message.id], 600_000);
+      expect(await broker.listLeaseExpired([context.queue()], cutoff)).toEqual([]);
+      expect((await broker.getTask(context.queue(), message.id)).isOrphaned).toBe(false);
+    });
+
     it('lists tasks whose lease ended, for recovery, and not the others', async () => {
       const broker = context.broker();
       const short = context.message();

@@ -3,6 +3,7 @@ import {
   QueueNotFoundError,
   TaskNotFoundError,
   TaskStateError,
+  ValidationError,
   type ServerState,
 } from '@q/core';
 import { randomUUID } from 'node:crypto';
@@ -43,6 +44,47 @@ export function queueAdminCases(context: SuiteContext): void {
         );
       expect(await page(1)).toEqual([messages[0]!.id, messages[1]!.id]);
       expect(await page(2)).toEqual([messages[2]!.id]);
+    });
+
+    it('lists every state with what it adds: due times, orphaned leases, groups', async () => {
+      const broker = context.broker();
+      const now = Date.now();
+      const soon = context.message();
+      const later = context.message();
+      await broker.enqueue({ message: later, processAt: now + 120_000 });
+      await broker.enqueue({ message: soon, processAt: now + 60_000 });
+      const grouped = context.message({ groupKey: 'g' });
+      await broker.enqueue({ message: grouped });
+      const running = context.message();
+      await broker.enqueue({ message: running });
+      await broker.dequeue([context.queue()], { count: 1, ...lease });
+      const scheduled = await broker.listTasks(context.queue(), 'scheduled', {});
+      expect(scheduled.map((task) => task.message.id)).toEqual([soon.id, later.id]);
+      expect(Math.abs(scheduled[0]!.nextProcessAt! - (now + 60_000))).toBeLessThan(1000);
+      const [active] = await broker.listTasks(context.queue(), 'active', {});
+      expect(active).toMatchObject({ state: 'active', isOrphaned: false, message: { id: running.id } });
+      const aggregating = await broker.listTasks(context.queue(), 'aggregating', { group: 'g' });
+      expect(aggregating.map((task) => task.message.id)).toEqual([grouped.id]);
+      expect(await broker.listTasks(context.queue(), 'retry', {})).toEqual([]);
+      await expect(broker.listTasks(context.queue(), 'bogus' as 'pending', {})).rejects.toBeInstanceOf(
+        ValidationError,
+      );
+    });
+
+    it('runs, archives and deletes grouped tasks, keeping the group counts right', async () => {
+      const broker = context.broker();
+      const messages = [1, 2, 3].map(() => context.message({ groupKey: 'g' }));
+      for (const message of messages) await broker.enqueue({ message });
+      await broker.runTask(context.queue(), messages[0]!.id);
+      await broker.archiveTask(context.queue(), messages[1]!.id);
+      expect(await broker.listGroupStats(context.queue())).toEqual([{ group: 'g', size: 1 }]);
+      await broker.deleteTask(context.queue(), messages[2]!.id);
+      expect(await broker.listGroupStats(context.queue())).toEqual([]);
+      expect(await broker.listGroups(context.queue())).toEqual([]);
+      const stats = await broker.queueStats(context.queue(), Date.now());
+      expect(stats).toMatchObject({ pending: 1, archived: 1, aggregating: 0, groups: 0, size: 2 });
+      const { tasks } = await broker.dequeue([context.queue()], { count: 5, ...lease });
+      expect(tasks.map((task) => task.message.id)).toEqual([messages[0]!.id]);
     });
 
     it('runs, archives and deletes single tasks, refusing what their state forbids', async () => {

@@ -40,6 +40,8 @@ export function schedulerStoreCases(context: SuiteContext): void {
       const history = await broker.schedulerHistory(entryId, { page: 1, pageSize: 2 });
       expect(history.map((event) => event.taskId)).toEqual(['task-2', 'task-1']);
       expect(history[0]!.enqueuedAt).toBe(start + 2000);
+      const second = await broker.schedulerHistory(entryId, { page: 2, pageSize: 2 });
+      expect(second.map((event) => event.taskId)).toEqual(['task-0']);
     });
   });
 }

@@ -1,4 +1,5 @@
-import { describe } from 'vitest';
+import { brokerContractVersion } from '@q/core';
+import { describe, expect, it } from 'vitest';
 import { consumerCases } from './consumer-cases';
 import { flowControlCases } from './flow-control-cases';
 import { leaseCases } from './lease-cases';
@@ -20,6 +21,11 @@ import type { TestBrokerOptions } from './test-broker-options';
 export function testBroker(options: TestBrokerOptions): void {
   describe(`broker conformance: ${options.name}`, () => {
     const context = createSuiteContext(options);
+    it(`implements version ${brokerContractVersion} of the broker contract`, () => {
+      const broker = context.broker();
+      expect(broker.contractVersion, 'Broker.contractVersion').toBe(brokerContractVersion);
+      expect(typeof broker.name).toBe('string');
+    });
     producerCases(context);
     consumerCases(context);
     leaseCases(context);

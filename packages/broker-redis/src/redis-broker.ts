@@ -5,6 +5,7 @@
 import { closeConnection } from './close-connection';
 import {
   ShutdownError,
+  brokerContractVersion,
   type AggregationCheckOptions,
   type AggregationSet,
   type Broker,
@@ -50,6 +51,7 @@ import { RedisTaskProducer } from './redis-task-producer';
 
 export class RedisBroker implements Broker, FlowControl {
   readonly name = 'redis';
+  readonly contractVersion = brokerContractVersion;
   private readonly producer: RedisTaskProducer;
   private readonly consumer: RedisTaskConsumer;
   private readonly schedulerStore: RedisSchedulerStore;
@@ -307,7 +309,7 @@ export class RedisBroker implements Broker, FlowControl {
     return this.guard('storeInfo', () => readStoreInfo(this.context.connection));
   }
 
-  /** The cluster hash slot of the queue's keys and the nodes serving it (none outside a cluster). */
+  /** The queue's partition is the Redis Cluster hash slot of its keys; the nodes serve it (none outside a cluster). */
   queueLocation(queue: string): Promise<QueueLocation> {
     return this.guard('queueLocation', () =>
       readQueueLocation(this.context.connection, this.context.keys.queue(queue).pending),

@@ -96,6 +96,19 @@ describe('Redis Cluster', () => {
     }
   });
 
+  it('reports itself partitioned, and the partition and nodes of each queue', async () => {
+    const broker = clusterBroker();
+    try {
+      expect((await broker.storeInfo()).mode).toBe('partitioned');
+      const location = await broker.queueLocation('a');
+      expect(location.partition).toBeGreaterThanOrEqual(0);
+      expect(location.partition).toBeLessThan(16384);
+      expect(location.nodes.length).toBeGreaterThan(0);
+    } finally {
+      await broker.close();
+    }
+  });
+
   it('wakes waiting consumers and delivers cancellations through cluster pub/sub', async () => {
     const broker = clusterBroker();
     try {

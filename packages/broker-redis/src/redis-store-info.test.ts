@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { keySlot, parseInfo } from './redis-store-info';
+import { Cluster, Redis } from 'ioredis';
+import { keySlot, parseInfo, storeMode } from './redis-store-info';
 
 describe('redis store info', () => {
   it('computes cluster key slots as Redis does, honouring hash tags', () => {
@@ -20,5 +21,20 @@ describe('redis store info', () => {
       redis_mode: 'standalone',
       maxmemory_policy: 'noeviction',
     });
+  });
+
+  it('names the deployment in the words of the contract: standalone, partitioned, replicated', () => {
+    const standalone = new Redis({ lazyConnect: true });
+    const sentinel = new Redis({ lazyConnect: true, sentinels: [{ host: '127.0.0.1', port: 1 }], name: 'q' });
+    const cluster = new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true });
+    try {
+      expect(storeMode(standalone)).toBe('standalone');
+      expect(storeMode(sentinel)).toBe('replicated');
+      expect(storeMode(cluster)).toBe('partitioned');
+    } finally {
+      standalone.disconnect();
+      sentinel.disconnect();
+      cluster.disconnect();
+    }
   });
 });

@@ -28,6 +28,8 @@ function numberField(fields: Record<string, string>, name: string): number | und
 
 export async function readStoreInfo(connection: RedisConnection): Promise<StoreInfo> {
   // In a cluster, every master holds queues: report the first one's settings, and the cluster's state.
+  // A cluster connection that has not sent a command yet knows no node: one command makes it connect.
+  if (connection instanceof Cluster && connection.nodes('master').length === 0) await connection.ping();
   const node = connection instanceof Cluster ? connection.nodes('master')[0] : connection;
   if (!node) throw new Error('The Redis Cluster has no reachable master.');
   const [time, infoText, clusterText] = await Promise.all([
@@ -40,7 +42,7 @@ export async function readStoreInfo(connection: RedisConnection): Promise<StoreI
   const info: StoreInfo = {
     time: seconds * 1000 + Math.floor(microseconds / 1000),
     version: `${fields.server_name ?? 'redis'} ${fields.valkey_version ?? fields.redis_version ?? '?'}`,
-    mode: connection instanceof Cluster ? 'cluster' : (fields.redis_mode ?? 'standalone'),
+    mode: storeMode(connection),
     details: fields,
   };
   if (fields.maxmemory_policy) info.evictionPolicy = fields.maxmemory_policy;
@@ -49,6 +51,13 @@ export async function readStoreInfo(connection: RedisConnection): Promise<StoreI
   const usedMemory = numberField(fields, 'used_memory');
   if (usedMemory !== undefined) info.usedMemory = usedMemory;
   return info;
+}
+
+/** Redis Cluster is `partitioned`; a primary found through Sentinel is `replicated`. */
+export function storeMode(connection: RedisConnection): StoreInfo['mode'] {
+  if (connection instanceof Cluster) return 'partitioned';
+  const { sentinels } = connection.options as { sentinels?: unknown[] | null };
+  return sentinels && sentinels.length > 0 ? 'replicated' : 'standalone';
 }
 
 /** The hash slot of `key` (CRC16-XMODEM of its hash tag, modulo 16384), as Redis Cluster computes it. */
@@ -76,12 +85,12 @@ export async function readQueueLocation(
   pendingKey: string,
 ): Promise<QueueLocation> {
   const slot = keySlot(pendingKey);
-  if (!(connection instanceof Cluster)) return { keySlot: slot, nodes: [] };
+  if (!(connection instanceof Cluster)) return { partition: slot, nodes: [] };
   const ranges = (await connection.cluster('SLOTS')) as SlotRange[];
   const range = ranges.find(([start, end]) => slot >= start && slot <= end);
   const nodes = (range?.slice(2) ?? []) as [string, number, string?][];
   return {
-    keySlot: slot,
+    partition: slot,
     nodes: nodes.map(([host, port, id]) => ({ id: id ?? '', address: `${host}:${port}` })),
   };
 }

@@ -1,8 +1,10 @@
 /**
  * The broker contract, split by role so that each component asks only for what it uses: a client needs a
- * `TaskProducer`, a server a `TaskConsumer`, a scheduler a `SchedulerStore`, an inspector a `QueueAdmin`.
- * `Broker` is all of them. Times are Unix milliseconds and durations milliseconds unless a name says
- * otherwise. A broker for another store passes the same conformance suite (`@q/broker-conformance`).
+ * `TaskProducer`, a server a `TaskConsumer` (plus a `GroupStore` when it aggregates groups), a scheduler
+ * a `SchedulerStore`, an inspector a `QueueAdmin`. `Broker` is all of them and says which version of
+ * this contract it implements (`contractVersion`). Times are Unix milliseconds and durations milliseconds
+ * unless a name says otherwise. A broker for another store passes the same conformance suite
+ * (`testBroker()` in `@q/broker-conformance`); `docs/writing-a-broker.md` walks through writing one.
  */
 import type { QError } from './errors';
 import type { StoredTask } from './task-info';
@@ -216,25 +218,43 @@ export interface TaskConsumer {
    * crash), for the recoverer to retry or archive.
    */
   listLeaseExpired(queues: readonly string[], cutoff: number): Promise<TaskMessage[]>;
-  /** Moves due scheduled and retry tasks to pending (or to their group). Returns how many moved. */
+  /**
+   * Moves due scheduled and retry tasks to pending, or back to their group when they were in one (a
+   * grouped task run by hand and retried); a task scheduled with a group does not join it, as in Asynq.
+   * Returns how many moved.
+   */
   forward(queues: readonly string[], now: number): Promise<number>;
   /** Deletes completed tasks whose retention ended before `now`, at most `batchSize`. */
   deleteExpiredCompleted(queue: string, now: number, batchSize: number): Promise<number>;
+  writeServerState(server: ServerState, workers: readonly WorkerState[], ttl: number): Promise<void>;
+  clearServerState(server: Pick<ServerState, 'host' | 'pid' | 'serverId'>): Promise<void>;
+  /** Calls `listener` with the id of every task whose cancellation is requested. Returns an unsubscribe. */
+  subscribeCancel(listener: (taskId: string) => void): Promise<() => Promise<void>>;
+}
+
+/**
+ * What a server needs besides a `TaskConsumer` when it aggregates groups (its `groupAggregator` option):
+ * grouped tasks wait in their group until the group is full, old or quiet enough, then move together into
+ * an aggregation set that the server reads, turns into one task and deletes.
+ */
+export interface GroupStore {
+  /** The names of the queue's groups that hold aggregating tasks, sorted. */
   listGroups(queue: string): Promise<string[]>;
-  /** Returns the id of a new aggregation set when the group is ready to be aggregated, else undefined. */
+  /**
+   * Moves the group's tasks into a new aggregation set named `options.setId` when the group holds
+   * `maxSize` tasks, its oldest task waited `maxDelay`, or its newest task is older than `gracePeriod`.
+   * Returns the set's id when one was created, else undefined.
+   */
   aggregationCheck(
     queue: string,
     group: string,
     options: AggregationCheckOptions,
   ): Promise<string | undefined>;
   readAggregationSet(queue: string, group: string, setId: string): Promise<AggregationSet>;
+  /** Deletes the set and its tasks, once the aggregated task was enqueued. */
   deleteAggregationSet(queue: string, group: string, setId: string): Promise<void>;
-  /** Returns sets whose aggregator died to their group. */
+  /** Returns to their group the tasks of sets not deleted within two minutes (their aggregator died). */
   reclaimStaleAggregationSets(queue: string, now: number): Promise<void>;
-  writeServerState(server: ServerState, workers: readonly WorkerState[], ttl: number): Promise<void>;
-  clearServerState(server: Pick<ServerState, 'host' | 'pid' | 'serverId'>): Promise<void>;
-  /** Calls `listener` with the id of every task whose cancellation is requested. Returns an unsubscribe. */
-  subscribeCancel(listener: (taskId: string) => void): Promise<() => Promise<void>>;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -332,9 +352,9 @@ export interface ServerSnapshot {
   /** When the server's published state expires unless refreshed. */
   expiresAt: number;
   /**
-   * Milliseconds the store itself still keeps the server's published state (Redis `PTTL` of the server
-   * key), read at `listServers` time. Optional. `expiresAt` comes from the server's clock and this from
-   * the store's, so together with `StoreInfo.time` they reveal a server whose clock is off.
+   * Milliseconds the store itself still keeps the server's published state, by the store's own clock,
+   * read at `listServers` time. Optional. `expiresAt` comes from the server's clock and this from the
+   * store's, so together with `StoreInfo.time` they reveal a server whose clock is off.
    */
   remainingTtl?: number;
 }
@@ -345,30 +365,33 @@ export interface SchedulerEntrySnapshot extends SchedulerEntryState {
 
 /** Facts about the store itself, for diagnosis and `q stats`. */
 export interface StoreInfo {
-  /** The store's clock (Redis `TIME`), Unix milliseconds. */
+  /** The store's clock, Unix milliseconds. */
   time: number;
-  /** Product and version, e.g. `redis 7.0.15`. */
+  /** Product and version, as the store reports them. */
   version: string;
-  /** `standalone`, `cluster` or `sentinel`. */
-  mode: string;
   /**
-   * What the store does when it is full (Redis `maxmemory_policy`, e.g. `noeviction`, `allkeys-lru`);
-   * absent when the store does not say. Any policy but `noeviction` can silently drop tasks.
+   * How the store is deployed: one node (`standalone`), data split over several nodes (`partitioned`),
+   * a primary with replicas and automatic failover (`replicated`), or inside this process (`in-process`).
+   */
+  mode: 'standalone' | 'partitioned' | 'replicated' | 'in-process';
+  /**
+   * What the store does when it is full (`noeviction` refuses writes; other policies drop data); absent
+   * when the store does not say. Any policy but `noeviction` can silently drop tasks.
    */
   evictionPolicy?: string;
   /** The memory limit in bytes; 0 when unlimited. */
   maxMemory?: number;
   /** Bytes in use. */
   usedMemory?: number;
-  /** The store's own report (Redis `INFO`, or `CLUSTER INFO` for a cluster), field by field, for display. */
+  /** The store's own report, field by field, for display. */
   details: Record<string, string>;
 }
 
-/** Where a queue lives in a Redis Cluster (Asynq's `ClusterKeySlot` and `ClusterNodes`). */
+/** Where a queue lives in a store whose data is split over partitions served by several nodes. */
 export interface QueueLocation {
-  /** The hash slot of the queue's keys (they share the hash tag `{<queue>}`). */
-  keySlot: number;
-  /** The nodes serving that slot, primary first; empty when the store is not a cluster. */
+  /** The number of the partition that holds every record of the queue, as the store numbers them. */
+  partition: number;
+  /** The nodes serving that partition, primary first; empty when the store is not partitioned. */
   nodes: { id: string; address: string }[];
 }
 
@@ -401,15 +424,23 @@ export interface QueueAdmin {
   schedulerHistory(entryId: string, page: Page): Promise<SchedulerEnqueueEvent[]>;
   /** Optional: facts about the store (clock, version, eviction policy). Inspectors work without it. */
   storeInfo?(): Promise<StoreInfo>;
-  /** Optional: the queue's cluster hash slot and the nodes that serve it. */
+  /** Optional: the partition that holds the queue and the nodes that serve it. */
   queueLocation?(queue: string): Promise<QueueLocation>;
 }
 
 // ---------------------------------------------------------------------------------------------------
 
+/**
+ * The version of this contract. It changes when a method is added, removed or changes meaning; a broker
+ * declares the version it implements (`Broker.contractVersion`) and `testBroker()` checks it.
+ */
+export const brokerContractVersion = 1;
+
 /** Every role, plus the broker's own life. */
-export interface Broker extends TaskProducer, TaskConsumer, SchedulerStore, QueueAdmin {
-  /** A short name for logs, e.g. `redis`. */
+export interface Broker extends TaskProducer, TaskConsumer, GroupStore, SchedulerStore, QueueAdmin {
+  /** The version of the contract this broker implements: `brokerContractVersion` when it was built. */
+  readonly contractVersion: typeof brokerContractVersion;
+  /** A short name for logs, e.g. `memory`. */
   readonly name: string;
   /** Reachability, for health checks: resolves when the store answers, throws when it does not. */
   ping(): Promise<void>;

@@ -10,6 +10,7 @@ export type {
   EnqueueRequest,
   EnqueueResult,
   GroupStats,
+  GroupStore,
   LeaseExtension,
   LeaseFence,
   LeasedTask,
@@ -33,6 +34,9 @@ export type {
   TaskProducer,
   WorkerState,
 } from './broker';
+export { brokerContractVersion } from './broker';
+export { systemClock } from './clock';
+export type { Clock } from './clock';
 export { jsonCodec } from './codec';
 export type { PayloadCodec } from './codec';
 export { defineTask } from './define-task';

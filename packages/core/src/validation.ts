@@ -1,14 +1,14 @@
 import { ValidationError } from './errors';
 
 const maxNameLength = 256;
-// Braces would break the hash tag that keeps a queue in one cluster slot; control characters (Unicode's
-// Cc: U+0000-U+001F, U+007F-U+009F) break terminals, logs and tools.
+// Braces are reserved for brokers, which may wrap a queue's name in them to keep its records together;
+// control characters (Unicode's Cc: U+0000-U+001F, U+007F-U+009F) break terminals, logs and tools.
 const forbiddenQueueCharacters = /[{}\p{Cc}]/u;
 
 /**
  * The rule every queue name meets, in the words of the errors that enforce it. Go Asynq accepts any name
- * that is not blank; @q also refuses what would break its keys or its tools: braces (they would break
- * the `{queue}` hash tag that keeps a queue in one Redis Cluster slot), control characters, and
+ * that is not blank; @q also refuses what would break its keys or its tools: braces (a broker may wrap
+ * the queue's name in them to keep all its records in one place), control characters, and
  * surrounding whitespace (a name that differs from what a person reads). The client, the server's
  * `queues`, the inspector, the scheduler and the `q` command all check this one rule.
  */

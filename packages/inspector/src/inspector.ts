@@ -387,7 +387,7 @@ export class Inspector {
 
   /** The Redis Cluster hash slot holding the queue's keys. */
   async clusterKeySlot(queue: string): Promise<number> {
-    return (await this.#queueLocation(queue)).keySlot;
+    return (await this.#queueLocation(queue)).partition;
   }
 
   /** The Redis Cluster nodes serving the queue's hash slot; empty outside a cluster. */
@@ -453,7 +453,7 @@ export class Inspector {
     return broker;
   }
 
-  async #queueLocation(queue: string): Promise<{ keySlot: number; nodes: ClusterNode[] }> {
+  async #queueLocation(queue: string): Promise<{ partition: number; nodes: ClusterNode[] }> {
     assertQueueName(queue);
     const broker = this.#broker;
     if (typeof broker.queueLocation !== 'function') {

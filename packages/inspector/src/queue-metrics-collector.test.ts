@@ -1,49 +1,50 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { FakeQueueAdmin, now, queueStats, serverSnapshot } from '../test/fake-queue-admin';
+import { addTasks, createScenario, now, publishServer } from '../test/memory-scenario';
 import { Inspector } from './inspector';
 import { createQueueMetricsCollector } from './queue-metrics-collector';
 
 describe('createQueueMetricsCollector', () => {
   it("exposes Asynq's metric names and @q's server states from one reading per scrape", async () => {
-    const broker = new FakeQueueAdmin().addQueue(
-      queueStats('default', {
-        pending: 3,
-        retry: 1,
-        latency: 1500,
-        memoryUsage: 2048,
-        processedTotal: 10,
-        failedTotal: 2,
-        paused: true,
-      }),
-    );
-    broker.servers.push(
-      serverSnapshot({
-        serverId: 's1',
-        lifecycle: {
-          state: 'quiet',
-          stateSince: now,
-          lastSignal: 'SIGTSTP',
-          lastSignalAt: now,
-          overdueTaskIds: ['x'],
-        },
-      }),
-    );
+    const { broker, clock } = createScenario();
+    await addTasks(broker, 'default', { retry: 1 });
+    await addTasks(broker, 'default', { archived: 1 });
+    // Eight more tasks processed, ten in all, two of them failed.
+    await addTasks(broker, 'default', { completed: 8 });
+    await broker.deleteAllTasks('default', 'archived');
+    await broker.deleteAllTasks('default', 'completed');
+    await addTasks(broker, 'default', { pending: 3 });
+    await broker.pauseQueue('default');
+    await clock.advance(1500);
+    await publishServer(broker, {
+      serverId: 's1',
+      lifecycle: {
+        state: 'quiet',
+        stateSince: now,
+        lastSignal: 'SIGTSTP',
+        lastSignalAt: now,
+        overdueTaskIds: ['x'],
+      },
+    });
     let reads = 0;
-    const original = broker.listQueues;
-    broker.listQueues = () => {
-      reads += 1;
-      return original();
-    };
+    const counted = Object.assign(Object.create(broker) as typeof broker, {
+      listQueues: () => {
+        reads += 1;
+        return broker.listQueues();
+      },
+    });
     const registry = new Registry();
-    const collector = createQueueMetricsCollector({ inspector: new Inspector({ broker }), registry });
+    const inspector = new Inspector({ broker: counted, now: clock.now });
+    const collector = createQueueMetricsCollector({ inspector, registry });
     const text = await registry.metrics();
     expect(reads).toBe(1);
+    const { memoryUsage } = await broker.queueStats('default', clock.now());
+    expect(memoryUsage).toBeGreaterThan(0);
     expect(text).toContain('asynq_tasks_enqueued_total{queue="default",state="pending"} 3');
     expect(text).toContain('asynq_tasks_enqueued_total{queue="default",state="retry"} 1');
     expect(text).toContain('asynq_queue_size{queue="default"} 4');
     expect(text).toContain('asynq_queue_latency_seconds{queue="default"} 1.5');
-    expect(text).toContain('asynq_queue_memory_usage_approx_bytes{queue="default"} 2048');
+    expect(text).toContain(`asynq_queue_memory_usage_approx_bytes{queue="default"} ${memoryUsage}`);
     expect(text).toContain('# TYPE asynq_tasks_processed_total counter');
     expect(text).toContain('asynq_tasks_processed_total{queue="default"} 10');
     expect(text).toContain('asynq_tasks_failed_total{queue="default"} 2');
@@ -59,8 +60,10 @@ describe('createQueueMetricsCollector', () => {
   });
 
   it('keeps answering, with q_scrape_success 0, when the store cannot be read', async () => {
-    const broker = new FakeQueueAdmin();
-    broker.listQueues = () => Promise.reject(new Error('connection refused'));
+    const { broker: reachable } = createScenario();
+    const broker = Object.assign(Object.create(reachable) as typeof reachable, {
+      listQueues: () => Promise.reject(new Error('connection refused')),
+    });
     const warnings: unknown[] = [];
     const logger = {
       debug: () => {},

@@ -1,4 +1,4 @@
-import { BrokerUnavailableError } from '@q/core';
+import { BrokerUnavailableError, systemClock, type Clock } from '@q/core';
 
 /**
  * Whether the broker answers, as the server last saw it. Every loop reports its calls here; a change is
@@ -6,10 +6,15 @@ import { BrokerUnavailableError } from '@q/core';
  */
 export class BrokerReachability {
   private current = true;
-  private changedAt = Date.now();
+  private changedAt: number;
   private error: Error | undefined;
 
-  constructor(private readonly onChange: (reachable: boolean, error: Error | undefined) => void) {}
+  constructor(
+    private readonly onChange: (reachable: boolean, error: Error | undefined) => void,
+    private readonly clock: Clock = systemClock,
+  ) {
+    this.changedAt = clock.now();
+  }
 
   get reachable(): boolean {
     return this.current;
@@ -26,7 +31,7 @@ export class BrokerReachability {
   succeeded(): void {
     if (this.current) return;
     this.current = true;
-    this.changedAt = Date.now();
+    this.changedAt = this.clock.now();
     this.error = undefined;
     this.onChange(true, undefined);
   }
@@ -37,7 +42,7 @@ export class BrokerReachability {
     this.error = error as Error;
     if (!this.current) return;
     this.current = false;
-    this.changedAt = Date.now();
+    this.changedAt = this.clock.now();
     this.onChange(false, this.error);
   }
 }

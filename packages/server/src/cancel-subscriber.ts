@@ -1,8 +1,17 @@
-import type { Logger } from '@q/core';
+import type { Clock, Logger } from '@q/core';
 import { Backoff } from './backoff';
 import type { BrokerReachability } from './broker-reachability';
 import type { ServerBroker } from './server-options';
-import { sleep, withTimeout } from './timing';
+import { delay, sleep, withTimeout } from './timing';
+
+export interface CancelSubscriberOptions {
+  broker: ServerBroker;
+  /** Called with the id of every task whose cancellation is requested. */
+  onCancel: (taskId: string) => void;
+  logger: Logger;
+  reachability: BrokerReachability;
+  clock: Clock;
+}
 
 /**
  * Listens for cancel requests (Go Asynq's `asynq:cancel` channel) and hands each task id to `onCancel`.
@@ -13,22 +22,26 @@ export class CancelSubscriber {
   private unsubscribe: (() => Promise<void>) | undefined;
   private subscribing: Promise<void> | undefined;
 
-  constructor(
-    private readonly broker: ServerBroker,
-    private readonly onCancel: (taskId: string) => void,
-    private readonly logger: Logger,
-    private readonly reachability: BrokerReachability,
-  ) {}
+  private readonly broker: ServerBroker;
+  private readonly onCancel: (taskId: string) => void;
+  private readonly logger: Logger;
+  private readonly reachability: BrokerReachability;
+  private readonly clock: Clock;
+
+  constructor(options: CancelSubscriberOptions) {
+    this.broker = options.broker;
+    this.onCancel = options.onCancel;
+    this.logger = options.logger;
+    this.reachability = options.reachability;
+    this.clock = options.clock;
+  }
 
   /** Starts subscribing; resolves once subscribed, or after `wait` ms while it keeps trying. */
   async start(wait: number): Promise<void> {
     this.subscribing ??= this.subscribe();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.subscribing,
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, wait))),
-    ]);
-    clearTimeout(timer);
+    const waited = delay(this.clock, wait);
+    await Promise.race([this.subscribing, waited.done]);
+    waited.cancel();
   }
 
   /** Unsubscribes; gives up after `timeout` ms. */
@@ -38,7 +51,7 @@ export class CancelSubscriber {
     this.unsubscribe = undefined;
     if (!unsubscribe) return;
     try {
-      await withTimeout(unsubscribe(), timeout, 'unsubscribe from cancel requests');
+      await withTimeout(this.clock, unsubscribe(), timeout, 'unsubscribe from cancel requests');
     } catch (error) {
       this.logger.warn(
         { error: error instanceof Error ? error.message : String(error) },
@@ -53,6 +66,7 @@ export class CancelSubscriber {
     while (!signal.aborted) {
       try {
         const unsubscribe = await withTimeout(
+          this.clock,
           this.broker.subscribeCancel((taskId) => this.onCancel(taskId)),
           10_000,
           'subscribeCancel',
@@ -73,7 +87,7 @@ export class CancelSubscriber {
             'could not subscribe to cancel requests; retrying',
           );
         }
-        await sleep(wait, signal);
+        await sleep(this.clock, wait, signal);
       }
     }
   }

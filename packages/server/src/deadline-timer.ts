@@ -5,6 +5,8 @@
  * what remains. So a task that finishes in time costs a heap insert and a removal, and no timer call.
  */
 
+import { systemClock, type Clock } from '@q/core';
+
 /** A scheduled deadline; pass it to `cancel`. */
 export interface Deadline {
   readonly at: number;
@@ -18,10 +20,10 @@ const maximumTimerDelay = 2_147_483_647;
 
 export class DeadlineTimer {
   private readonly heap: Deadline[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   private armedFor = Infinity;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly clock: Clock = systemClock) {}
 
   get size(): number {
     return this.heap.length;
@@ -58,14 +60,14 @@ export class DeadlineTimer {
   }
 
   private arm(at: number): void {
-    clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.armedFor = at;
-    const delay = Math.min(maximumTimerDelay, Math.max(0, at - this.now()));
-    this.timer = setTimeout(() => this.fire(), delay);
+    const delay = Math.min(maximumTimerDelay, Math.max(0, at - this.clock.now()));
+    this.timer = this.clock.setTimeout(() => this.fire(), delay);
   }
 
   private disarm(): void {
-    clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.armedFor = Infinity;
   }
@@ -73,7 +75,7 @@ export class DeadlineTimer {
   private fire(): void {
     this.timer = undefined;
     this.armedFor = Infinity;
-    const now = this.now();
+    const now = this.clock.now();
     try {
       for (let head = this.heap[0]; head !== undefined && head.at <= now; head = this.heap[0]) {
         this.cancel(head);

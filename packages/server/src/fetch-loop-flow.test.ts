@@ -3,9 +3,10 @@
  * the broker names, waits for a wake-up when it waits on running tasks, and notes which queues are
  * limited. The broker here only answers dequeues as a flow-controlled broker would.
  */
+import { createMemoryBroker } from '@q/broker-memory';
 import type { DequeueOptions, FlowDequeueResult, FlowHold, TaskConsumer } from '@q/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FakeTaskConsumer, fakeMessage } from '../test/fake-task-consumer';
+import { testMessage as fakeMessage } from '../test/test-broker';
 import { BrokerReachability } from './broker-reachability';
 import { FetchLoop } from './fetch-loop';
 import { resolveServerOptions } from './server-options';
@@ -20,29 +21,37 @@ afterEach(() => {
 });
 
 /** A consumer whose dequeue answers with the next scripted flow result and records when it was called. */
-class HeldConsumer extends FakeTaskConsumer {
-  readonly calls: number[] = [];
-  answer: () => FlowDequeueResult = () => ({ tasks: [], malformed: [] });
+interface HeldConsumer extends TaskConsumer {
+  readonly calls: number[];
+  answer: () => FlowDequeueResult;
   wake: ((woken: boolean) => void) | undefined;
+}
 
-  override dequeue(_queues: readonly string[], _options: DequeueOptions): Promise<FlowDequeueResult> {
-    this.calls.push(Date.now());
-    return Promise.resolve(this.answer());
-  }
-
-  override waitForTasks(_queues: readonly string[], timeout: number, signal?: AbortSignal): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeout);
-      signal?.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve(false);
+/** The memory broker (on the real clock, which vitest fakes here) with dequeue and waitForTasks scripted. */
+function heldConsumer(): HeldConsumer {
+  const held = Object.create(createMemoryBroker()) as HeldConsumer;
+  return Object.assign(held, {
+    calls: [] as number[],
+    answer: (): FlowDequeueResult => ({ tasks: [], malformed: [] }),
+    wake: undefined,
+    dequeue(_queues: readonly string[], _options: DequeueOptions): Promise<FlowDequeueResult> {
+      held.calls.push(Date.now());
+      return Promise.resolve(held.answer());
+    },
+    waitForTasks(_queues: readonly string[], timeout: number, signal?: AbortSignal): Promise<boolean> {
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), timeout);
+        signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve(false);
+        });
+        held.wake = (woken) => {
+          clearTimeout(timer);
+          resolve(woken);
+        };
       });
-      this.wake = (woken) => {
-        clearTimeout(timer);
-        resolve(woken);
-      };
-    });
-  }
+    },
+  });
 }
 
 function startLoop(
@@ -74,7 +83,7 @@ const held = (hold: FlowHold): FlowDequeueResult => ({
 
 describe('FetchLoop and flow limits', () => {
   it('sleeps until the token the broker names when every queue is held back by its rate, whatever wakes it', async () => {
-    const broker = new HeldConsumer();
+    const broker = heldConsumer();
     broker.answer = () => held({ queue: 'partner', reason: 'rate', retryAfter: 300 });
     const { loop } = startLoop(broker, { partner: 1 });
     await vi.advanceTimersByTimeAsync(0);
@@ -92,7 +101,7 @@ describe('FetchLoop and flow limits', () => {
   });
 
   it('caps the sleep at taskCheckInterval, so that a cleared limit or an ended pause is seen within it', async () => {
-    const broker = new HeldConsumer();
+    const broker = heldConsumer();
     broker.answer = () => held({ queue: 'partner', reason: 'paused', retryAfter: 60_000 });
     const { loop } = startLoop(broker, { partner: 1 });
     await vi.advanceTimersByTimeAsync(0);
@@ -105,7 +114,7 @@ describe('FetchLoop and flow limits', () => {
   });
 
   it('waits for a wake-up (a freed slot) when held back by concurrency, and dequeues at once when woken', async () => {
-    const broker = new HeldConsumer();
+    const broker = heldConsumer();
     broker.answer = () => held({ queue: 'partner', reason: 'concurrency' });
     const { loop, started } = startLoop(broker, { partner: 1 });
     await vi.advanceTimersByTimeAsync(0);
@@ -127,7 +136,7 @@ describe('FetchLoop and flow limits', () => {
   });
 
   it('keeps taking from a queue without limits while another is held back, and forgets a limit once cleared', async () => {
-    const broker = new HeldConsumer();
+    const broker = heldConsumer();
     let round = 0;
     broker.answer = () => {
       round += 1;

@@ -12,7 +12,7 @@ import type { BrokerReachability } from './broker-reachability';
 import { createQueueOrder, type QueueOrder } from './queue-order';
 import type { ResolvedServerOptions } from './server-options';
 import type { Slots } from './slots';
-import { settleWithin, sleep, unlessAborted, withTimeout } from './timing';
+import { delay, settleWithin, sleep, unlessAborted, withTimeout } from './timing';
 
 /** How long a broker call in normal operation may take before it counts as failed. */
 const brokerCallTimeout = 10_000;
@@ -76,9 +76,9 @@ export class FetchLoop {
   /** Stops dequeuing; resolves once the loop ended or after `timeout` ms. Running tasks continue. */
   async stop(timeout: number): Promise<void> {
     this.controller?.abort();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.loop, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
-    clearTimeout(timer);
+    const waited = delay(this.options.clock, timeout);
+    await Promise.race([this.loop, waited.done]);
+    waited.cancel();
   }
 
   private async run(signal: AbortSignal): Promise<void> {
@@ -92,14 +92,14 @@ export class FetchLoop {
           { error: error instanceof Error ? error.message : String(error) },
           'the fetch loop failed unexpectedly; it goes on after a pause',
         );
-        await sleep(backoff.next(), signal);
+        await sleep(this.options.clock, backoff.next(), signal);
       }
     }
   }
 
   private async fetchOnce(signal: AbortSignal, backoff: Backoff): Promise<void> {
-    this.lastFetchAt = Date.now();
-    const { broker, leaseDuration, taskCheckInterval, logger } = this.options;
+    const { broker, clock, leaseDuration, taskCheckInterval, logger } = this.options;
+    this.lastFetchAt = clock.now();
     // Handlers that finish together settle over several microtasks: let them all free their slots, so
     // that one dequeue asks for all the free slots instead of one dequeue per slot.
     if (this.slots.inUse > 0) await new Promise((resolve) => setImmediate(resolve));
@@ -155,20 +155,20 @@ export class FetchLoop {
       if (flowWait !== undefined && this.allHeldForAWhile(queues, result.value)) {
         // Nothing to take before then whatever is enqueued: wake-ups would only cost dequeues.
         wait.cancel();
-        await sleep(Math.min(flowWait, taskCheckInterval), signal);
+        await sleep(clock, Math.min(flowWait, taskCheckInterval), signal);
         return;
       }
       if (flowWait !== undefined && flowWait < taskCheckInterval) {
-        const tokenFree = sleep(flowWait, signal).then(() => 'token' as const);
+        const tokenFree = sleep(clock, flowWait, signal).then(() => 'token' as const);
         const outcome = await Promise.race([unlessAborted(wait.woken, signal), tokenFree]);
         wait.cancel();
         if (outcome === 'token') return;
       }
       const woken = await unlessAborted(wait.woken, signal);
-      const elapsed = Date.now() - wait.startedAt;
+      const elapsed = clock.now() - wait.startedAt;
       // A broker that cannot block returns at once; do not let it turn this loop into a busy loop.
       if (woken === false && elapsed < taskCheckInterval / 2) {
-        await sleep(taskCheckInterval - elapsed, signal);
+        await sleep(clock, taskCheckInterval - elapsed, signal);
       }
     } catch (error) {
       await this.pauseAfterError(error, backoff, signal);
@@ -207,18 +207,19 @@ export class FetchLoop {
     queues: readonly string[],
     signal: AbortSignal,
   ): { woken: Promise<boolean>; cancel: () => void; startedAt: number } {
-    const { broker, taskCheckInterval } = this.options;
+    const { broker, clock, taskCheckInterval } = this.options;
     const controller = new AbortController();
     const onAbort = (): void => controller.abort();
     signal.addEventListener('abort', onAbort, { once: true });
     const woken = withTimeout(
+      clock,
       broker.waitForTasks(queues, taskCheckInterval, controller.signal),
       taskCheckInterval + brokerCallTimeout,
       'waitForTasks',
     ).finally(() => signal.removeEventListener('abort', onAbort));
     // A wait that is cancelled, or fails while the dequeue fails too, must not become an unhandled rejection.
     woken.catch(() => undefined);
-    return { woken, cancel: () => controller.abort(), startedAt: Date.now() };
+    return { woken, cancel: () => controller.abort(), startedAt: clock.now() };
   }
 
   /**
@@ -235,9 +236,9 @@ export class FetchLoop {
     | { status: 'aborted' }
   > {
     for (let waited = 0; ; waited += slowAnswerThreshold) {
-      const settlement = await settleWithin(dequeuing, slowAnswerThreshold, signal);
+      const settlement = await settleWithin(this.options.clock, dequeuing, slowAnswerThreshold, signal);
       if (settlement.status !== 'timeout') return settlement;
-      this.lastFetchAt = Date.now();
+      this.lastFetchAt = this.options.clock.now();
       this.reachability.failed(
         new BrokerUnavailableError(
           `The broker has not answered a dequeue for ${waited + slowAnswerThreshold} ms; check that it is reachable.`,
@@ -252,6 +253,7 @@ export class FetchLoop {
     await Promise.all(
       result.tasks.map((leased) =>
         withTimeout(
+          this.options.clock,
           broker.requeue(leased.message, leased.leaseToken === undefined ? {} : { token: leased.leaseToken }),
           1000,
           'requeue',
@@ -269,7 +271,7 @@ export class FetchLoop {
     if (signal.aborted) return;
     this.reachability.failed(error);
     const wait = backoff.next();
-    const now = Date.now();
+    const now = this.options.clock.now();
     if (now - this.lastErrorLog >= fetchErrorLogInterval) {
       this.lastErrorLog = now;
       this.options.logger.warn(
@@ -277,6 +279,6 @@ export class FetchLoop {
         'could not fetch tasks from the broker; retrying with backoff',
       );
     }
-    await sleep(wait, signal);
+    await sleep(this.options.clock, wait, signal);
   }
 }

@@ -10,7 +10,12 @@ export function createForwarder(
 ) {
   const queues = Object.keys(options.queues);
   return async (): Promise<void> => {
-    const moved = await withTimeout(options.broker.forward(queues, Date.now()), callTimeout, 'forward');
+    const moved = await withTimeout(
+      options.clock,
+      options.broker.forward(queues, options.clock.now()),
+      callTimeout,
+      'forward',
+    );
     reachability.succeeded();
     if (moved > 0) options.logger.debug({ moved }, 'forwarded due scheduled and retry tasks to pending');
   };

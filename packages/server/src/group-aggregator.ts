@@ -9,7 +9,7 @@ import {
 } from '@q/core/internal';
 import type { BrokerReachability } from './broker-reachability';
 import type { Task } from './handler';
-import type { ResolvedServerOptions } from './server-options';
+import type { AggregatingBroker, ResolvedServerOptions } from './server-options';
 import { taskFromMessageLenient } from './task-from-message';
 import { withTimeout } from './timing';
 
@@ -95,24 +95,28 @@ export function createGroupAggregation(
   reachability: BrokerReachability,
   callTimeout: number,
 ) {
-  const { broker, logger, codec } = options;
+  const { clock, logger, codec } = options;
+  // resolveServerOptions refuses a group aggregator with a broker that is not a GroupStore.
+  const broker = options.broker as AggregatingBroker;
   const aggregator = options.groupAggregator;
   const queues = Object.keys(options.queues);
 
   const aggregate = async (queue: string, group: string): Promise<void> => {
     const setId = await withTimeout(
+      clock,
       broker.aggregationCheck(queue, group, {
         setId: randomUUID(),
         maxSize: options.groupMaxSize,
         maxDelay: options.groupMaxDelay,
         gracePeriod: options.groupGracePeriod,
-        now: Date.now(),
+        now: clock.now(),
       }),
       callTimeout,
       'aggregationCheck',
     );
     if (setId === undefined || !aggregator || typeof broker.enqueue !== 'function') return;
     const set = await withTimeout(
+      clock,
       broker.readAggregationSet(queue, group, setId),
       callTimeout,
       'readAggregationSet',
@@ -128,8 +132,13 @@ export function createGroupAggregation(
       );
       return;
     }
-    await withTimeout(broker.enqueue({ message }), callTimeout, 'enqueue');
-    await withTimeout(broker.deleteAggregationSet(queue, group, setId), callTimeout, 'deleteAggregationSet');
+    await withTimeout(clock, broker.enqueue({ message }), callTimeout, 'enqueue');
+    await withTimeout(
+      clock,
+      broker.deleteAggregationSet(queue, group, setId),
+      callTimeout,
+      'deleteAggregationSet',
+    );
     logger.info(
       { queue, group, size: tasks.length, taskId: message.id, type: message.type },
       'aggregated a group',
@@ -139,7 +148,7 @@ export function createGroupAggregation(
   return async (signal: AbortSignal): Promise<void> => {
     for (const queue of queues) {
       if (signal.aborted) return;
-      const groups = await withTimeout(broker.listGroups(queue), callTimeout, 'listGroups');
+      const groups = await withTimeout(clock, broker.listGroups(queue), callTimeout, 'listGroups');
       reachability.succeeded();
       for (const group of groups) {
         if (signal.aborted) return;

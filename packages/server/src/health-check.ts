@@ -13,12 +13,12 @@ export function createHealthCheck(
   reachability: BrokerReachability,
   callTimeout: number,
 ) {
-  const { broker, healthCheck, logger } = options;
+  const { broker, clock, healthCheck, logger } = options;
   return async (): Promise<void> => {
     let error: Error | undefined;
     if (typeof broker.ping === 'function') {
       try {
-        await withTimeout(broker.ping(), callTimeout, 'ping');
+        await withTimeout(clock, broker.ping(), callTimeout, 'ping');
         reachability.succeeded();
       } catch (pingError) {
         reachability.failed(pingError);

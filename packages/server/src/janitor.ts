@@ -8,7 +8,7 @@ export function createJanitor(
   reachability: BrokerReachability,
   callTimeout: number,
 ) {
-  const { broker, janitorBatchSize, logger } = options;
+  const { broker, clock, janitorBatchSize, logger } = options;
   const queues = Object.keys(options.queues);
   return async (signal: AbortSignal): Promise<void> => {
     for (const queue of queues) {
@@ -16,7 +16,8 @@ export function createJanitor(
       for (;;) {
         if (signal.aborted) return;
         const count = await withTimeout(
-          broker.deleteExpiredCompleted(queue, Date.now(), janitorBatchSize),
+          clock,
+          broker.deleteExpiredCompleted(queue, clock.now(), janitorBatchSize),
           callTimeout,
           'deleteExpiredCompleted',
         );

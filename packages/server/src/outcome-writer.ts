@@ -42,7 +42,7 @@ export class OutcomeWriter {
     const { broker, logger } = this.options;
     const written = await this.write(entry, 'done', () =>
       message.retentionSeconds > 0
-        ? broker.markComplete(message, Date.now(), fence)
+        ? broker.markComplete(message, this.options.clock.now(), fence)
         : broker.done(message, fence),
     );
     if (written) logger.debug({ taskId: message.id, type: message.type, queue: message.queue }, 'task done');
@@ -65,7 +65,11 @@ export class OutcomeWriter {
       await this.recordRateLimited(entry, rateLimited.retryAfter, fields);
       return;
     }
-    const outcome = decideFailure({ error, task, message, now: Date.now() }, this.options, logger);
+    const outcome = decideFailure(
+      { error, task, message, now: this.options.clock.now() },
+      this.options,
+      logger,
+    );
     switch (outcome.kind) {
       case 'revoke':
         if (await this.write(entry, 'done', () => broker.done(message, fence))) {
@@ -118,7 +122,7 @@ export class OutcomeWriter {
     }
     const retried = await this.write(entry, 'retry', () =>
       broker.retry(message, {
-        processAt: Date.now() + retryAfter,
+        processAt: this.options.clock.now() + retryAfter,
         errorMessage: String(fields.error),
         isFailure: false,
         fence,
@@ -156,12 +160,12 @@ export class OutcomeWriter {
    * Returns whether the broker took it.
    */
   private async write(entry: ActiveTask, operation: string, call: () => Promise<void>): Promise<boolean> {
-    const { logger } = this.options;
+    const { clock, logger } = this.options;
     let backoff: Backoff | undefined;
     try {
       for (let attempt = 0; ; attempt += 1) {
         if (entry.leaseLost) return false;
-        const remaining = entry.leaseExpiresAt - Date.now();
+        const remaining = entry.leaseExpiresAt - clock.now();
         if (remaining <= 0) {
           logger.warn(
             this.fields(entry, operation),
@@ -181,7 +185,7 @@ export class OutcomeWriter {
         const settlement =
           attempt === 0
             ? await this.settleOrInterrupt(entry, attemptWrite)
-            : await settleWithin(attemptWrite, remaining, this.closing);
+            : await settleWithin(clock, attemptWrite, remaining, this.closing);
         if (settlement.status === 'fulfilled') {
           this.reachability.succeeded();
           return true;
@@ -221,7 +225,7 @@ export class OutcomeWriter {
           );
         }
         backoff ??= new Backoff(100, 1000);
-        await sleep(backoff.next(), this.closing);
+        await sleep(clock, backoff.next(), this.closing);
       }
     } finally {
       entry.released = true;

@@ -1,5 +1,5 @@
-import type { Logger } from '@q/core';
-import { sleep } from './timing';
+import type { Clock, Logger } from '@q/core';
+import { delay, sleep } from './timing';
 
 export interface PeriodicTaskOptions {
   /** For logs, e.g. `forwarder`. */
@@ -15,6 +15,8 @@ export interface PeriodicTaskOptions {
   alignOffset?: number;
   run: (signal: AbortSignal) => Promise<void>;
   logger: Logger;
+  /** Where the loop reads the time and waits. */
+  clock: Clock;
   /** Called with the error of every failed run, before it is logged. */
   onError?: (error: unknown) => void;
 }
@@ -60,9 +62,9 @@ export class PeriodicTask {
     this.wake?.();
     const loop = this.loop;
     if (!loop) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([loop, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
-    clearTimeout(timer);
+    const waited = delay(this.options.clock, timeout);
+    await Promise.race([loop, waited.done]);
+    waited.cancel();
   }
 
   private async runLoop(signal: AbortSignal): Promise<void> {
@@ -77,7 +79,7 @@ export class PeriodicTask {
   private nextWait(): number {
     const { interval, alignOffset } = this.options;
     if (alignOffset === undefined) return interval;
-    const sinceSlot = (((Date.now() - alignOffset) % interval) + interval) % interval;
+    const sinceSlot = (((this.options.clock.now() - alignOffset) % interval) + interval) % interval;
     return interval - sinceSlot;
   }
 
@@ -87,7 +89,7 @@ export class PeriodicTask {
     this.wake = () => woken.abort();
     const onAbort = (): void => woken.abort();
     signal.addEventListener('abort', onAbort, { once: true });
-    await sleep(milliseconds, woken.signal);
+    await sleep(this.options.clock, milliseconds, woken.signal);
     signal.removeEventListener('abort', onAbort);
     this.wake = undefined;
   }
@@ -103,7 +105,7 @@ export class PeriodicTask {
     } catch (error) {
       if (signal.aborted) return;
       this.options.onError?.(error);
-      const now = Date.now();
+      const now = this.options.clock.now();
       if (this.failingSince === undefined || now - this.lastFailureLog >= repeatFailureLogInterval) {
         logger.warn(
           {

@@ -38,7 +38,7 @@ export class Processor {
   private readonly options: ResolvedServerOptions;
   private readonly reachability: BrokerReachability;
   private readonly slots: Slots;
-  private readonly deadlines = new DeadlineTimer();
+  private readonly deadlines: DeadlineTimer;
   private readonly runner: TaskRunner;
   private readonly fetchLoop: FetchLoop;
   /** Aborted once the shutdown deadline passed: outcome writes stop retrying. */
@@ -55,7 +55,8 @@ export class Processor {
   constructor({ options, handler, reachability, onOverdue }: ProcessorOptions) {
     this.options = options;
     this.reachability = reachability;
-    this.slots = new Slots(options.concurrency);
+    this.slots = new Slots(options.concurrency, options.clock);
+    this.deadlines = new DeadlineTimer(options.clock);
     this.flowSlots = new FlowSlotAnnouncer(options.broker, options.logger);
     // Outcome writes that retry listen for the shutdown deadline: as many listeners as tasks in flight.
     setMaxListeners(0, this.closing.signal);
@@ -145,7 +146,7 @@ export class Processor {
   }
 
   private startTask(leased: LeasedTask): void {
-    const now = Date.now();
+    const now = this.options.clock.now();
     const entry = createActiveTask(leased, computeTaskDeadline(leased.message, now), now);
     this.active.add(entry);
     this.slots.take();

@@ -32,7 +32,7 @@ export interface RecovererOptions {
 const staleAggregationSetInterval = 5000;
 
 export function createRecoverer({ options, processor, reachability, callTimeout }: RecovererOptions) {
-  const { broker, logger, codec } = options;
+  const { broker, clock, logger, codec } = options;
   const queues = Object.keys(options.queues);
   let aggregationSetsCheckedAt = Number.NEGATIVE_INFINITY;
 
@@ -45,7 +45,7 @@ export function createRecoverer({ options, processor, reachability, callTimeout 
     error.name = 'LeaseExpiredError';
     const fields = { taskId: message.id, type: message.type, queue: message.queue };
     if (message.retried >= message.maxRetry) {
-      await withTimeout(broker.archive(message, leaseExpiredMessage, fence), callTimeout, 'archive');
+      await withTimeout(clock, broker.archive(message, leaseExpiredMessage, fence), callTimeout, 'archive');
       logger.warn(fields, 'recovered a task whose lease expired; its retries were spent, so it was archived');
       return false;
     }
@@ -66,6 +66,7 @@ export function createRecoverer({ options, processor, reachability, callTimeout 
       // Counted as a failure, as the processor does.
     }
     await withTimeout(
+      clock,
       broker.retry(message, {
         // retryAt rounds up to the next whole second; a retry at once must be due in this one.
         processAt: delay === 0 ? now : retryAt(now, delay),
@@ -86,11 +87,12 @@ export function createRecoverer({ options, processor, reachability, callTimeout 
   };
 
   return async (signal: AbortSignal): Promise<void> => {
-    const now = Date.now();
+    const now = clock.now();
     // Lease expiries are stored in whole seconds: a lease scored in the second before this one has
     // certainly ended, one scored in this second may not have yet.
     const cutoff = now - 1000;
     const expired = await withTimeout(
+      clock,
       broker.listLeaseExpired(queues, cutoff),
       callTimeout,
       'listLeaseExpired',
@@ -124,17 +126,15 @@ export function createRecoverer({ options, processor, reachability, callTimeout 
       }
     }
     if (runNow.size > 0) {
-      await withTimeout(broker.forward([...runNow], Date.now()), callTimeout, 'forward');
+      await withTimeout(clock, broker.forward([...runNow], clock.now()), callTimeout, 'forward');
     }
     if (signal.aborted || now - aggregationSetsCheckedAt < staleAggregationSetInterval) return;
     aggregationSetsCheckedAt = now;
+    const reclaim = broker.reclaimStaleAggregationSets?.bind(broker);
+    if (!reclaim) return;
     for (const queue of queues) {
       if (signal.aborted) return;
-      await withTimeout(
-        broker.reclaimStaleAggregationSets(queue, now),
-        callTimeout,
-        'reclaimStaleAggregationSets',
-      );
+      await withTimeout(clock, reclaim(queue, now), callTimeout, 'reclaimStaleAggregationSets');
     }
   };
 }

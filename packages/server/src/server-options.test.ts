@@ -1,9 +1,9 @@
-import { queueNameRule, ValidationError } from '@q/core';
+import { queueNameRule, systemClock, ValidationError } from '@q/core';
 import { describe, expect, it } from 'vitest';
-import { FakeTaskConsumer } from '../test/fake-task-consumer';
+import { createMemoryBroker } from '@q/broker-memory';
 import { resolveServerOptions } from './server-options';
 
-const broker = new FakeTaskConsumer();
+const broker = createMemoryBroker();
 
 describe('resolveServerOptions', () => {
   it("fills in Asynq's defaults, with @q's short leases and frequent sweeps", () => {
@@ -93,9 +93,30 @@ describe('resolveServerOptions', () => {
     expect(() => resolveServerOptions({ broker, queues: {} })).toThrow(/at least one queue/);
   });
 
-  it('requires a broker that can enqueue when a group aggregator is set', () => {
-    expect(() => resolveServerOptions({ broker, groupAggregator: () => ({ type: 'x' }) })).toThrow(
+  it('requires a broker that can enqueue and store groups when a group aggregator is set', () => {
+    const groupAggregator = () => ({ type: 'x' });
+    // The memory broker without one method: a TaskConsumer that lacks the rest of the contract.
+    const without = (method: string) =>
+      Object.assign(Object.create(broker) as object, { [method]: undefined });
+    expect(() => resolveServerOptions({ broker: without('enqueue') as never, groupAggregator })).toThrow(
       /groupAggregator needs a broker that can enqueue/,
+    );
+    expect(() =>
+      resolveServerOptions({ broker: without('aggregationCheck') as never, groupAggregator }),
+    ).toThrow(/groupAggregator needs a broker that implements GroupStore \(missing aggregationCheck\)/);
+    // Without an aggregator the group store is not needed.
+    expect(resolveServerOptions({ broker: without('aggregationCheck') as never }).groupAggregator).toBe(
+      undefined,
+    );
+    expect(resolveServerOptions({ broker, groupAggregator }).groupAggregator).toBe(groupAggregator);
+  });
+
+  it('takes a clock, and refuses one without timers', () => {
+    expect(resolveServerOptions({ broker }).clock).toBe(systemClock);
+    const clock = { now: () => 0, setTimeout: () => 0, clearTimeout: () => undefined };
+    expect(resolveServerOptions({ broker, clock }).clock).toBe(clock);
+    expect(() => resolveServerOptions({ broker, clock: { now: () => 0 } as never })).toThrow(
+      /clock must have a setTimeout\(\) method/,
     );
   });
 });

@@ -1,6 +1,8 @@
 import { availableParallelism, hostname } from 'node:os';
 import {
+  type Clock,
   type Duration,
+  type GroupStore,
   type Logger,
   type PayloadCodec,
   type QueueAdmin,
@@ -11,6 +13,7 @@ import {
   jsonCodec,
   queueNameRule,
   silentLogger,
+  systemClock,
   toMilliseconds,
 } from '@q/core';
 import { assertKnownKeys, queueNameProblem } from '@q/core/internal';
@@ -19,13 +22,18 @@ import type { Task } from './handler';
 import { defaultRetryDelay } from './retry-delay';
 
 /**
- * What the server needs from a broker: the consumer role, plus `enqueue` when a group aggregator is
- * configured (to enqueue the aggregated task), and optionally `ping` for the health check and
- * `queueStats` for `pendingTaskCount()`. A `Broker` from `createRedisBroker` has all of them.
+ * What the server needs from a broker: the consumer role, plus the group store and `enqueue` when a
+ * group aggregator is configured (to enqueue the aggregated task), and optionally `ping` for the health
+ * check and `queueStats` for `pendingTaskCount()`. A `Broker` (`createRedisBroker`, `createMemoryBroker`)
+ * has all of them.
  */
 export type ServerBroker = TaskConsumer &
+  Partial<GroupStore> &
   Partial<Pick<TaskProducer, 'enqueue'>> &
   Partial<Pick<QueueAdmin, 'queueStats' | 'storeInfo'>> & { ping?(): Promise<void> };
+
+/** A `ServerBroker` that a group aggregator can use: `resolveServerOptions` checks it is one. */
+export type AggregatingBroker = ServerBroker & GroupStore;
 
 /** Decides how long to wait before the next attempt. Return milliseconds or a duration string. */
 export type RetryDelayFunction = (retried: number, error: Error, task: Task) => Duration;
@@ -161,6 +169,13 @@ export interface ServerOptions {
    * @default os.hostname()
    */
   host?: string;
+  /**
+   * Where the server reads the time and sets its timers: heartbeats, fetch waits, lease extensions,
+   * task deadlines, retry times, the forwarder and the other loops. Tests pass the manual clock of
+   * `@q/broker-memory` (the same one the broker runs on) and move time with `clock.advance()`.
+   * @default systemClock (the real time)
+   */
+  clock?: Clock;
 }
 
 /** The options after validation, durations in milliseconds. */
@@ -189,6 +204,7 @@ export interface ResolvedServerOptions {
   codec: PayloadCodec;
   logger: Logger;
   host: string;
+  clock: Clock;
 }
 
 export const serverOptionKeys = [
@@ -216,6 +232,7 @@ export const serverOptionKeys = [
   'codec',
   'logger',
   'host',
+  'clock',
 ] as const satisfies readonly (keyof ServerOptions)[];
 
 const consumerMethods = [
@@ -231,15 +248,18 @@ const consumerMethods = [
   'listLeaseExpired',
   'forward',
   'deleteExpiredCompleted',
+  'writeServerState',
+  'clearServerState',
+  'subscribeCancel',
+] as const satisfies readonly (keyof TaskConsumer)[];
+
+const groupStoreMethods = [
   'listGroups',
   'aggregationCheck',
   'readAggregationSet',
   'deleteAggregationSet',
   'reclaimStaleAggregationSets',
-  'writeServerState',
-  'clearServerState',
-  'subscribeCancel',
-] as const satisfies readonly (keyof TaskConsumer)[];
+] as const satisfies readonly (keyof GroupStore)[];
 
 /** Validates every option and fills in the defaults. Throws one `ValidationError` listing every problem. */
 export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
@@ -320,6 +340,12 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   if (typeof codec?.encode !== 'function' || typeof codec?.decode !== 'function') {
     problem('codec', 'must have encode(value) and decode(bytes)');
   }
+  const clock = options.clock ?? systemClock;
+  for (const method of ['now', 'setTimeout', 'clearTimeout'] as const) {
+    if (typeof clock?.[method] !== 'function') {
+      problem('clock', `must have a ${method}() method (a Clock, such as systemClock or a manual clock)`);
+    }
+  }
   const logger = options.logger ?? silentLogger;
   for (const level of ['debug', 'info', 'warn', 'error'] as const) {
     if (typeof logger?.[level] !== 'function')
@@ -338,6 +364,14 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
       problem('groupAggregator', 'must be a function (group, tasks) => ({ type, payload })');
     } else if (typeof broker?.enqueue !== 'function') {
       problem('groupAggregator', 'needs a broker that can enqueue the aggregated task (a full Broker)');
+    } else {
+      const missing = groupStoreMethods.filter((method) => typeof broker[method] !== 'function');
+      if (missing.length > 0) {
+        problem(
+          'groupAggregator',
+          `needs a broker that implements GroupStore (missing ${missing.join(', ')})`,
+        );
+      }
     }
   }
 
@@ -372,6 +406,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     codec,
     logger,
     host: options.host ?? hostname(),
+    clock,
   };
 
   if (resolved.groupMaxDelay > 0 && resolved.groupMaxDelay < 1000) {

@@ -1,12 +1,13 @@
 /**
- * Unit tests of the server's loop logic against an in-memory TaskConsumer: slots, outcomes, lifecycle,
- * backoff and shutdown bounds. The Redis behaviour is covered by the integration tests in test/.
+ * Unit tests of the server's loop logic on the memory broker and a manual clock: slots, outcomes,
+ * lifecycle, backoff and shutdown bounds, timed on the clock instead of waited for. The Redis behaviour
+ * is covered by the integration tests in test/.
  */
 import { ShutdownError, ValidationError } from '@q/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeTaskConsumer, fakeMessage } from '../test/fake-task-consumer';
 import { textMatching } from '../test/matchers';
-import { deferred, delay, waitFor } from '../test/wait-for';
+import { createTestBroker, testMessage, type TestBroker } from '../test/test-broker';
+import { deferred } from '../test/wait-for';
 import type { Task, TaskContext } from './handler';
 import { RevokeTask } from './revoke-task';
 import { Server, type ServerStateChange } from './server';
@@ -14,11 +15,12 @@ import type { ServerOptions } from './server-options';
 import { SkipRetry } from './skip-retry';
 import { TaskAbortedError } from './task-aborted-error';
 
-const servers: Server[] = [];
+const servers: { server: Server; broker: TestBroker }[] = [];
 
-function createServer(broker: FakeTaskConsumer, options: Partial<ServerOptions> = {}): Server {
+function createServer(broker: TestBroker, options: Partial<ServerOptions> = {}): Server {
   const server = new Server({
     broker,
+    clock: broker.clock,
     concurrency: 4,
     taskCheckInterval: 50,
     heartbeatInterval: 1000,
@@ -27,34 +29,72 @@ function createServer(broker: FakeTaskConsumer, options: Partial<ServerOptions> 
     retryDelay: () => 1000,
     ...options,
   });
-  servers.push(server);
+  servers.push({ server, broker });
   return server;
 }
 
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.shutdown({ force: true })));
+  for (const { server, broker } of servers.splice(0)) {
+    broker.restore();
+    await shutdown(server, broker, { force: true });
+  }
 });
+
+/** Moves the clock from timer to timer until `check` returns a truthy value, and returns it. */
+async function waitFor<T>(broker: TestBroker, check: () => T, what: string): Promise<NonNullable<T>> {
+  let value: T | undefined;
+  try {
+    await broker.clock.advanceUntil(() => Boolean((value = check())), { limit: '5m' });
+  } catch (error) {
+    throw new Error(`waiting for ${what}: ${(error as Error).message}`, { cause: error });
+  }
+  return value as NonNullable<T>;
+}
+
+/** Shuts the server down, moving the clock until it closed; resolves with the clock time it took. */
+async function shutdown(
+  server: Server,
+  broker: TestBroker,
+  options?: Parameters<Server['shutdown']>[0],
+): Promise<number> {
+  const started = broker.clock.now();
+  const closing = server.shutdown(options);
+  await broker.clock.advanceUntil(() => server.state === 'closed', { limit: '5m' });
+  await closing;
+  return broker.clock.now() - started;
+}
+
+/** Starts the server while moving the clock (a start waits up to 1 s for the cancel subscription). */
+async function start(server: Server, broker: TestBroker, handler: Parameters<Server['start']>[0]) {
+  const starting = server.start(handler);
+  await broker.clock.advance(1000);
+  await starting;
+}
+
+/** Resolves after `milliseconds` of the broker's clock. */
+const sleep = (broker: TestBroker, milliseconds: number): Promise<void> =>
+  new Promise((resolve) => broker.clock.setTimeout(resolve, milliseconds));
 
 const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
 
 describe('Server processing (in-memory broker)', () => {
   it('hands the handler the decoded task and its context, then records success', async () => {
-    const broker = new FakeTaskConsumer();
+    const broker = createTestBroker();
     const seen: { task: Task; context: TaskContext }[] = [];
     const server = createServer(broker);
     await server.start((task, context) => {
       seen.push({ task, context });
     });
     const message = broker.add(
-      fakeMessage({
+      testMessage({
         payload: encode({ to: 'a@example.com' }),
         headers: { tenant: 'acme' },
         retried: 2,
         maxRetry: 5,
       }),
     );
-    const kept = broker.add(fakeMessage({ retentionSeconds: 60 }));
-    await waitFor(() => broker.outcomes.length === 2, 'both outcomes');
+    const kept = broker.add(testMessage({ retentionSeconds: 60 }));
+    await waitFor(broker, () => broker.outcomes.length === 2, 'both outcomes');
     expect(broker.outcomes).toEqual(
       expect.arrayContaining([
         { kind: 'done', id: message.id },
@@ -76,7 +116,7 @@ describe('Server processing (in-memory broker)', () => {
   });
 
   it('turns every kind of failure into the outcome Asynq records', async () => {
-    const broker = new FakeTaskConsumer();
+    const broker = createTestBroker();
     const errors: string[] = [];
     const server = createServer(broker, {
       retryDelay: (retried) => 1000 * (retried + 1),
@@ -97,7 +137,7 @@ describe('Server processing (in-memory broker)', () => {
       if (kind === 'exhausted') throw new Error('last try');
     });
     const add = (kind: string, extra = {}) =>
-      broker.add(fakeMessage({ payload: encode({ kind }), ...extra }));
+      broker.add(testMessage({ payload: encode({ kind }), ...extra }));
     const thrown = add('throw', { retried: 1 });
     const rejected = add('reject-string');
     const sync = add('sync-non-error');
@@ -105,9 +145,9 @@ describe('Server processing (in-memory broker)', () => {
     const revoked = add('revoke');
     const benign = add('benign');
     const exhausted = add('exhausted', { retried: 3, maxRetry: 3 });
-    await waitFor(() => broker.outcomes.length === 7, 'seven outcomes');
+    await waitFor(broker, () => broker.outcomes.length === 7, 'seven outcomes');
     const outcome = (id: string) => broker.outcomes.find((entry) => entry.id === id);
-    const before = Date.now();
+    const before = broker.clock.now();
     expect(outcome(thrown.id)).toMatchObject({
       kind: 'retry',
       options: { errorMessage: 'plain failure', isFailure: true },
@@ -130,24 +170,24 @@ describe('Server processing (in-memory broker)', () => {
     expect(outcome(revoked.id)).toEqual({ kind: 'done', id: revoked.id });
     expect(outcome(benign.id)).toMatchObject({ kind: 'retry', options: { isFailure: false } });
     expect(outcome(exhausted.id)).toEqual({ kind: 'archive', id: exhausted.id, errorMessage: 'last try' });
-    await waitFor(() => errors.length === 7, 'onError for every failure');
+    await waitFor(broker, () => errors.length === 7, 'onError for every failure');
   });
 
   it('asks for as many tasks as there are free slots in one dequeue', async () => {
-    const broker = new FakeTaskConsumer();
-    for (let index = 0; index < 5; index += 1) broker.add(fakeMessage());
+    const broker = createTestBroker();
+    for (let index = 0; index < 5; index += 1) broker.add(testMessage());
     const release = deferred();
     const server = createServer(broker, { concurrency: 5 });
     await server.start(() => release.promise);
-    await waitFor(() => server.runningTasks().length === 5, 'five running tasks');
+    await waitFor(broker, () => server.runningTasks().length === 5, 'five running tasks');
     expect(broker.dequeueCalls[0]).toMatchObject({ count: 5 });
     expect(broker.dequeueCalls.length).toBe(1);
     release.resolve();
-    await waitFor(() => broker.outcomes.length === 5, 'five outcomes');
+    await waitFor(broker, () => broker.outcomes.length === 5, 'five outcomes');
   });
 
   it('keeps the slot of a handler that ignores its abort signal until it settles, and reports it overdue', async () => {
-    const broker = new FakeTaskConsumer();
+    const broker = createTestBroker();
     const overdue: string[] = [];
     const release = deferred();
     const server = createServer(broker, { concurrency: 1 });
@@ -157,9 +197,10 @@ describe('Server processing (in-memory broker)', () => {
       started.push(task.id);
       if ((task.payload as { hang?: boolean }).hang) await release.promise; // ignores its signal
     });
-    const stubborn = broker.add(fakeMessage({ timeoutSeconds: 1, payload: encode({ hang: true }) }));
-    const next = broker.add(fakeMessage());
+    const stubborn = broker.add(testMessage({ timeoutSeconds: 1, payload: encode({ hang: true }) }));
+    const next = broker.add(testMessage());
     await waitFor(
+      broker,
       () => broker.outcomes.some((entry) => entry.id === stubborn.id),
       'the timeout to be recorded',
     );
@@ -167,17 +208,17 @@ describe('Server processing (in-memory broker)', () => {
       kind: 'retry',
       options: { errorMessage: textMatching(/^context deadline exceeded/) },
     });
-    await waitFor(() => overdue.length === 1, 'the overdue report');
+    await waitFor(broker, () => overdue.length === 1, 'the overdue report');
     expect(server.runningTasks()).toEqual([expect.objectContaining({ id: stubborn.id, overdue: true })]);
-    await delay(200);
+    await broker.clock.advance(200);
     expect(started).toEqual([stubborn.id]); // the next task waits for the slot
     release.resolve();
-    await waitFor(() => broker.outcomes.some((entry) => entry.id === next.id), 'the next task');
+    await waitFor(broker, () => broker.outcomes.some((entry) => entry.id === next.id), 'the next task');
     expect(started).toEqual([stubborn.id, next.id]);
   });
 
   it('aborts the handler on cancel and retries the task', async () => {
-    const broker = new FakeTaskConsumer();
+    const broker = createTestBroker();
     const server = createServer(broker);
     const reasons: unknown[] = [];
     await server.start(
@@ -189,10 +230,10 @@ describe('Server processing (in-memory broker)', () => {
           });
         }),
     );
-    const message = broker.add(fakeMessage());
-    await waitFor(() => server.runningTasks().length === 1, 'the task to run');
+    const message = broker.add(testMessage());
+    await waitFor(broker, () => server.runningTasks().length === 1, 'the task to run');
     broker.cancel(message.id);
-    await waitFor(() => broker.outcomes.length === 1, 'the outcome');
+    await waitFor(broker, () => broker.outcomes.length === 1, 'the outcome');
     expect(reasons[0]).toBeInstanceOf(TaskAbortedError);
     expect((reasons[0] as TaskAbortedError).reason).toBe('cancel');
     expect(broker.outcomes[0]).toMatchObject({
@@ -202,31 +243,33 @@ describe('Server processing (in-memory broker)', () => {
   });
 
   it('stops a task whose lease was lost and records nothing for it', async () => {
-    const broker = new FakeTaskConsumer();
+    const broker = createTestBroker();
     const server = createServer(broker);
     const aborted = deferred<unknown>();
     await server.start(async (_task, context) => {
       await new Promise((resolve) => context.signal.addEventListener('abort', resolve));
       aborted.resolve(context.signal.reason);
     });
-    const message = broker.add(fakeMessage());
-    await waitFor(() => server.runningTasks().length === 1, 'the task to run');
-    broker.stealLease(message.id);
-    const reason = await aborted.promise;
+    const message = broker.add(testMessage());
+    await waitFor(broker, () => server.runningTasks().length === 1, 'the task to run');
+    broker.stealLease(message);
+    let reason: unknown;
+    void aborted.promise.then((value) => (reason = value));
+    await waitFor(broker, () => reason, 'the abort');
     expect((reason as TaskAbortedError).reason).toBe('lease-lost');
-    await waitFor(() => server.runningTasks().length === 0, 'the slot to free');
+    await waitFor(broker, () => server.runningTasks().length === 0, 'the slot to free');
     expect(broker.outcomes).toEqual([]);
   });
 
   it('does not start a task whose deadline already passed, and records the failure', async () => {
-    const broker = new FakeTaskConsumer();
+    const broker = createTestBroker();
     let ran = false;
     const server = createServer(broker);
     await server.start(() => void (ran = true));
     const message = broker.add(
-      fakeMessage({ timeoutSeconds: 0, deadlineUnixSeconds: Math.floor(Date.now() / 1000) - 5 }),
+      testMessage({ timeoutSeconds: 0, deadlineUnixSeconds: Math.floor(broker.clock.now() / 1000) - 5 }),
     );
-    await waitFor(() => broker.outcomes.length === 1, 'the outcome');
+    await waitFor(broker, () => broker.outcomes.length === 1, 'the outcome');
     expect(ran).toBe(false);
     expect(broker.outcomes[0]).toMatchObject({
       id: message.id,
@@ -236,7 +279,7 @@ describe('Server processing (in-memory broker)', () => {
   });
 
   it('archives a task whose payload the codec cannot decode', async () => {
-    const broker = new FakeTaskConsumer();
+    const broker = createTestBroker();
     const server = createServer(broker, {
       codec: {
         encode: () => new Uint8Array(0),
@@ -246,8 +289,8 @@ describe('Server processing (in-memory broker)', () => {
       },
     });
     await server.start(() => undefined);
-    const message = broker.add(fakeMessage());
-    await waitFor(() => broker.outcomes.length === 1, 'the outcome');
+    const message = broker.add(testMessage());
+    await waitFor(broker, () => broker.outcomes.length === 1, 'the outcome');
     expect(broker.outcomes[0]).toEqual({
       kind: 'archive',
       id: message.id,
@@ -256,7 +299,7 @@ describe('Server processing (in-memory broker)', () => {
   });
 
   it('writes results, and refuses to once the attempt was aborted', async () => {
-    const broker = new FakeTaskConsumer();
+    const broker = createTestBroker();
     const server = createServer(broker);
     const late = deferred<unknown>();
     await server.start(async (task, context) => {
@@ -267,61 +310,65 @@ describe('Server processing (in-memory broker)', () => {
       }
       await context.writeResult(encode('ok'));
     });
-    const message = broker.add(fakeMessage());
-    await waitFor(() => broker.results.has(message.id), 'the result');
-    const cancelled = broker.add(fakeMessage({ type: 'late' }));
-    await waitFor(() => server.runningTasks().length === 1, 'the late task');
+    const message = broker.add(testMessage());
+    await waitFor(broker, () => broker.results.has(message.id), 'the result');
+    const cancelled = broker.add(testMessage({ type: 'late' }));
+    await waitFor(broker, () => server.runningTasks().length === 1, 'the late task');
     broker.cancel(cancelled.id);
-    expect(String(await late.promise)).toMatch(/failed to write task result: context canceled/);
+    let written: unknown;
+    void late.promise.then((value) => (written = value));
+    await waitFor(broker, () => written, 'the late write');
+    expect(String(written)).toMatch(/failed to write task result: context canceled/);
   });
 });
 
 describe('Server with an unreachable broker (in-memory broker)', () => {
   it('backs off instead of spinning, says so, and resumes by itself', async () => {
-    const broker = new FakeTaskConsumer();
+    const broker = createTestBroker();
     broker.unreachable = true;
     const changes: boolean[] = [];
     const server = createServer(broker);
     server.on('brokerReachability', (change) => changes.push(change.reachable));
-    await server.start(() => undefined);
-    await delay(1500);
+    await start(server, broker, () => undefined);
+    await broker.clock.advance(500);
     expect(server.brokerReachable).toBe(false);
     // Exponential backoff from 100 ms: a handful of attempts in 1.5 s, not thousands.
     expect(broker.dequeueCalls.length).toBeLessThan(12);
     broker.restore();
-    const message = broker.add(fakeMessage());
+    const message = broker.add(testMessage());
     await waitFor(
+      broker,
       () => broker.outcomes.some((entry) => entry.id === message.id),
       'processing to resume',
-      5000,
     );
     expect(server.brokerReachable).toBe(true);
     expect(changes).toEqual([false, true]);
     await waitFor(
+      broker,
       () => broker.serverStates.at(-1)?.server.lifecycle?.brokerReachable === true,
       'the state to say the broker is back',
     );
   });
   it('waits for a dequeue queued while the broker is unreachable instead of issuing another', async () => {
-    const broker = new FakeTaskConsumer();
+    const broker = createTestBroker();
     broker.hanging = true;
     const server = createServer(broker);
-    await server.start(() => undefined);
-    await waitFor(() => !server.brokerReachable, 'the slow dequeue to count as unreachable', 5000);
-    await delay(500);
+    await start(server, broker, () => undefined);
+    await waitFor(broker, () => !server.brokerReachable, 'the slow dequeue to count as unreachable');
+    await broker.clock.advance(500);
     // The first dequeue is still waiting for Redis: it runs when Redis returns and must not be doubled.
     expect(broker.dequeueCalls.length).toBe(1);
-    expect(server.lastFetchAt).toBeGreaterThan(Date.now() - 2500);
-    broker.add(fakeMessage());
+    expect(server.lastFetchAt).toBeGreaterThan(broker.clock.now() - 2500);
+    broker.add(testMessage());
     broker.restore();
-    await waitFor(() => broker.outcomes.length === 1, 'the task, taken by that same dequeue');
+    await waitFor(broker, () => broker.outcomes.length === 1, 'the task, taken by that same dequeue');
     expect(server.brokerReachable).toBe(true);
   });
 });
 
 describe('Server lifecycle (in-memory broker)', () => {
   it('goes new → running → quiet → running → draining → closed, with an event for each change', async () => {
-    const broker = new FakeTaskConsumer();
+    const broker = createTestBroker();
     const server = createServer(broker);
     const changes: ServerStateChange[] = [];
     server.on('state', (change) => changes.push(change));
@@ -330,14 +377,14 @@ describe('Server lifecycle (in-memory broker)', () => {
     expect(server.state).toBe('running');
     server.stop();
     expect(server.state).toBe('quiet');
-    await delay(100);
+    await broker.clock.advance(100);
     const callsWhenQuiet = broker.dequeueCalls.length;
-    broker.add(fakeMessage());
-    await delay(300);
+    broker.add(testMessage());
+    await broker.clock.advance(300);
     expect(broker.dequeueCalls.length).toBe(callsWhenQuiet);
     server.resume();
-    await waitFor(() => broker.outcomes.length === 1, 'the task after resume');
-    await server.shutdown();
+    await waitFor(broker, () => broker.outcomes.length === 1, 'the task after resume');
+    await shutdown(server, broker);
     expect(server.state).toBe('closed');
     expect(changes.map((change) => `${change.from}>${change.to}`)).toEqual([
       'new>running',
@@ -351,7 +398,7 @@ describe('Server lifecycle (in-memory broker)', () => {
   });
 
   it('refuses a second start and a non-handler', async () => {
-    const broker = new FakeTaskConsumer();
+    const broker = createTestBroker();
     const server = createServer(broker);
     await expect(server.start(42 as never)).rejects.toBeInstanceOf(ValidationError);
     await server.start(() => undefined);
@@ -359,15 +406,16 @@ describe('Server lifecycle (in-memory broker)', () => {
   });
 
   it('publishes the lifecycle, workers and recorded signal with the heartbeat', async () => {
-    const broker = new FakeTaskConsumer();
+    const broker = createTestBroker();
     const release = deferred();
     const server = createServer(broker, { queues: { critical: 6, low: 1 }, concurrency: 3 });
     await server.start(() => release.promise);
-    const message = broker.add(fakeMessage({ queue: 'low' }));
-    await waitFor(() => server.runningTasks().length === 1, 'the task to run');
+    const message = broker.add(testMessage({ queue: 'low' }));
+    await waitFor(broker, () => server.runningTasks().length === 1, 'the task to run');
     server.recordSignal('SIGTSTP');
     server.stop();
     const published = await waitFor(
+      broker,
       () =>
         broker.serverStates.find(
           (entry) => entry.server.lifecycle?.lastSignal === 'SIGTSTP' && entry.server.status === 'stopped',
@@ -388,31 +436,30 @@ describe('Server lifecycle (in-memory broker)', () => {
   });
 
   it('shutdown waits for running tasks that finish in time', async () => {
-    const broker = new FakeTaskConsumer();
+    const broker = createTestBroker();
     const server = createServer(broker, { shutdownTimeout: 2000 });
-    await server.start(() => delay(300));
-    const message = broker.add(fakeMessage());
-    await waitFor(() => server.runningTasks().length === 1, 'the task to run');
-    await server.shutdown();
+    await server.start(() => sleep(broker, 300));
+    const message = broker.add(testMessage());
+    await waitFor(broker, () => server.runningTasks().length === 1, 'the task to run');
+    await shutdown(server, broker);
     expect(broker.outcomes).toEqual([{ kind: 'done', id: message.id }]);
     expect(server.forced).toBe(false);
   });
 
   it('shutdown aborts hung handlers at the deadline and requeues their tasks without a retry', async () => {
-    const broker = new FakeTaskConsumer();
+    const broker = createTestBroker();
     const server = createServer(broker, { shutdownTimeout: 300 });
     const reasons: unknown[] = [];
     await server.start(async (_task, context) => {
       context.signal.addEventListener('abort', () => reasons.push(context.signal.reason));
       await new Promise(() => undefined); // never settles
     });
-    const messages = [broker.add(fakeMessage()), broker.add(fakeMessage())];
-    await waitFor(() => server.runningTasks().length === 2, 'both tasks to run');
-    const started = Date.now();
-    await server.shutdown();
-    const took = Date.now() - started;
-    expect(took).toBeGreaterThanOrEqual(290);
-    expect(took).toBeLessThan(1300);
+    const messages = [broker.add(testMessage()), broker.add(testMessage())];
+    await waitFor(broker, () => server.runningTasks().length === 2, 'both tasks to run');
+    const took = await shutdown(server, broker);
+    // On the clock, exactly: the deadline, then at most the requeue and close budgets.
+    expect(took).toBeGreaterThanOrEqual(300);
+    expect(took).toBeLessThanOrEqual(300 + 1000);
     expect(broker.outcomes).toEqual(messages.map((message) => ({ kind: 'requeue', id: message.id })));
     expect(reasons.map((reason) => (reason as TaskAbortedError).reason)).toEqual(['shutdown', 'shutdown']);
     expect(server.forced).toBe(true);
@@ -420,38 +467,37 @@ describe('Server lifecycle (in-memory broker)', () => {
   });
 
   it('a forced shutdown hastens a shutdown in progress', async () => {
-    const broker = new FakeTaskConsumer();
+    const broker = createTestBroker();
     const server = createServer(broker, { shutdownTimeout: 20_000 });
     await server.start(() => new Promise(() => undefined));
-    broker.add(fakeMessage());
-    await waitFor(() => server.runningTasks().length === 1, 'the task to run');
-    const started = Date.now();
+    broker.add(testMessage());
+    await waitFor(broker, () => server.runningTasks().length === 1, 'the task to run');
+    const started = broker.clock.now();
     const draining = server.shutdown();
-    await delay(100);
+    await broker.clock.advance(100);
     expect(server.state).toBe('draining');
     const forced = server.shutdown({ force: true });
     expect(forced).toBe(draining);
-    await forced;
-    expect(Date.now() - started).toBeLessThan(1500);
+    await shutdown(server, broker, { force: true });
+    expect(broker.clock.now() - started).toBeLessThanOrEqual(100 + 1000);
     expect(broker.outcomes).toEqual([expect.objectContaining({ kind: 'requeue' })]);
   });
 
   it('shutdown ends within its deadline plus a second when every broker call hangs', async () => {
-    const broker = new FakeTaskConsumer();
+    const broker = createTestBroker();
     const server = createServer(broker, { shutdownTimeout: 300 });
     await server.start(() => new Promise(() => undefined));
-    broker.add(fakeMessage());
-    await waitFor(() => server.runningTasks().length === 1, 'the task to run');
+    broker.add(testMessage());
+    await waitFor(broker, () => server.runningTasks().length === 1, 'the task to run');
     broker.hanging = true;
-    const started = Date.now();
-    await server.shutdown();
-    expect(Date.now() - started).toBeLessThan(1300);
+    expect(await shutdown(server, broker)).toBeLessThanOrEqual(300 + 1000);
     expect(server.state).toBe('closed');
     broker.restore();
   });
 
   it('shutting down a server that never started closes it at once', async () => {
-    const server = createServer(new FakeTaskConsumer());
+    const broker = createTestBroker();
+    const server = createServer(broker);
     await server.shutdown();
     expect(server.state).toBe('closed');
   });

@@ -118,7 +118,7 @@ export class Server extends EventEmitter<ServerEvents> {
   private readonly options: ResolvedServerOptions;
   private readonly reachability: BrokerReachability;
   private currentState: ServerLifecycleState = 'new';
-  private stateSince = Date.now();
+  private stateSince: number;
   private startedAt = 0;
   private lastSignal: RecordedSignal | undefined;
   private forcedShutdown = false;
@@ -128,7 +128,7 @@ export class Server extends EventEmitter<ServerEvents> {
   private background: PeriodicTask[] = [];
   private cancelSubscriber: CancelSubscriber | undefined;
   private shutdownPromise: Promise<void> | undefined;
-  private drainDeadline: { at: number; controller: AbortController; timer: NodeJS.Timeout } | undefined;
+  private drainDeadline: { at: number; controller: AbortController; timer: unknown } | undefined;
 
   /**
    * How many tasks are pending in the server's queues (present when the broker can report queue stats),
@@ -139,17 +139,19 @@ export class Server extends EventEmitter<ServerEvents> {
   constructor(options: ServerOptions) {
     super();
     this.options = resolveServerOptions(options);
-    this.reachability = new BrokerReachability((reachable, error) =>
-      this.onReachabilityChange(reachable, error),
+    this.stateSince = this.options.clock.now();
+    this.reachability = new BrokerReachability(
+      (reachable, error) => this.onReachabilityChange(reachable, error),
+      this.options.clock,
     );
     const { broker, queues } = this.options;
     const queueStats = broker.queueStats?.bind(broker);
     if (queueStats) {
       this.pendingTaskCount = async () => {
-        const now = Date.now();
+        const now = this.options.clock.now();
         const stats = await Promise.all(
           Object.keys(queues).map((queue) =>
-            withTimeout(queueStats(queue, now), brokerCallTimeout, 'queueStats').then(
+            withTimeout(this.options.clock, queueStats(queue, now), brokerCallTimeout, 'queueStats').then(
               (found) => found.pending,
               // A queue nothing was ever enqueued to has no stats yet.
               (error: unknown) => {
@@ -213,7 +215,7 @@ export class Server extends EventEmitter<ServerEvents> {
    * published with the server's state for inspectors.
    */
   recordSignal(signal: string): void {
-    this.lastSignal = { signal, at: Date.now() };
+    this.lastSignal = { signal, at: this.options.clock.now() };
     this.options.logger.info({ signal, state: this.currentState }, `received ${signal}`);
     this.emitSafely('signal', this.lastSignal);
     this.heartbeat?.trigger();
@@ -242,7 +244,7 @@ export class Server extends EventEmitter<ServerEvents> {
     }
     const { options, reachability } = this;
     const { logger } = options;
-    this.startedAt = Date.now();
+    this.startedAt = this.options.clock.now();
     const processor = new Processor({
       options,
       handler: resolvedHandler,
@@ -262,6 +264,7 @@ export class Server extends EventEmitter<ServerEvents> {
         run,
         runAtStart,
         logger,
+        clock: options.clock,
         onError: (error) => reachability.failed(error),
         ...(alignOffset === undefined ? {} : { alignOffset }),
       });
@@ -311,14 +314,15 @@ export class Server extends EventEmitter<ServerEvents> {
         ),
       );
     }
-    this.cancelSubscriber = new CancelSubscriber(
-      options.broker,
-      (taskId) => {
+    this.cancelSubscriber = new CancelSubscriber({
+      broker: options.broker,
+      onCancel: (taskId) => {
         if (processor.cancel(taskId)) logger.info({ taskId }, 'cancelled a running task on request');
       },
       logger,
       reachability,
-    );
+      clock: options.clock,
+    });
 
     this.setState('running');
     logger.info(
@@ -365,7 +369,7 @@ export class Server extends EventEmitter<ServerEvents> {
           ? this.options.shutdownTimeout
           : toMilliseconds(options.timeout, 'shutdown({ timeout })');
     if (this.shutdownPromise) {
-      this.hastenDrain(Date.now() + timeout);
+      this.hastenDrain(this.options.clock.now() + timeout);
       return this.shutdownPromise;
     }
     this.shutdownPromise = this.runShutdown(timeout);
@@ -381,9 +385,9 @@ export class Server extends EventEmitter<ServerEvents> {
     }
     const controller = new AbortController();
     this.drainDeadline = {
-      at: Date.now() + timeout,
+      at: this.options.clock.now() + timeout,
       controller,
-      timer: setTimeout(() => controller.abort(), timeout),
+      timer: this.options.clock.setTimeout(() => controller.abort(), timeout),
     };
     this.setState('draining');
     logger.info(
@@ -396,7 +400,7 @@ export class Server extends EventEmitter<ServerEvents> {
       ...this.background.map((task) => task.stop(timeout + requeueBudget)),
     ];
     await processor.waitUntilIdle(controller.signal);
-    clearTimeout(this.drainDeadline.timer);
+    this.options.clock.clearTimeout(this.drainDeadline.timer);
 
     const abandoned = processor.abandonUndecided();
     if (abandoned.length > 0 || (controller.signal.aborted && processor.active.size > 0)) {
@@ -409,11 +413,12 @@ export class Server extends EventEmitter<ServerEvents> {
       await this.requeue(abandoned);
     }
 
-    await Promise.race([Promise.all(stopping), sleep(50)]);
+    await Promise.race([Promise.all(stopping), sleep(this.options.clock, 50)]);
     await Promise.all([this.heartbeat?.stop(50), this.leaseKeeper?.stop(50)]);
     const { host } = this.options;
     await Promise.all([
       withTimeout(
+        this.options.clock,
         this.options.broker.clearServerState({ host, pid: process.pid, serverId: this.id }),
         closeBudget,
         'clearServerState',
@@ -432,14 +437,15 @@ export class Server extends EventEmitter<ServerEvents> {
   private hastenDrain(at: number): void {
     const deadline = this.drainDeadline;
     if (!deadline || at >= deadline.at || deadline.controller.signal.aborted) return;
-    clearTimeout(deadline.timer);
+    const { clock } = this.options;
+    clock.clearTimeout(deadline.timer);
     deadline.at = at;
-    deadline.timer = setTimeout(() => deadline.controller.abort(), Math.max(0, at - Date.now()));
+    deadline.timer = clock.setTimeout(() => deadline.controller.abort(), Math.max(0, at - clock.now()));
   }
 
   private async requeue(entries: ActiveTask[]): Promise<void> {
     const { broker, logger } = this.options;
-    const now = Date.now();
+    const now = this.options.clock.now();
     await Promise.all(
       entries.map(async (entry) => {
         const { message } = entry;
@@ -449,7 +455,12 @@ export class Server extends EventEmitter<ServerEvents> {
           return;
         }
         try {
-          await withTimeout(broker.requeue(message, entry.fence), requeueBudget, 'requeue');
+          await withTimeout(
+            this.options.clock,
+            broker.requeue(message, entry.fence),
+            requeueBudget,
+            'requeue',
+          );
           logger.info(fields, 'put an unfinished task back at the head of pending');
         } catch (error) {
           logger.warn(
@@ -469,7 +480,7 @@ export class Server extends EventEmitter<ServerEvents> {
     const from = this.currentState;
     if (from === to) return;
     this.currentState = to;
-    this.stateSince = Date.now();
+    this.stateSince = this.options.clock.now();
     this.options.logger.info({ from, to }, `server ${to}`);
     this.emitSafely('state', { from, to, at: this.stateSince });
     this.heartbeat?.trigger();
@@ -484,7 +495,11 @@ export class Server extends EventEmitter<ServerEvents> {
         'the broker is unreachable; the server keeps retrying with backoff and resumes by itself',
       );
     }
-    this.emitSafely('brokerReachability', { reachable, ...(error ? { error } : {}), at: Date.now() });
+    this.emitSafely('brokerReachability', {
+      reachable,
+      ...(error ? { error } : {}),
+      at: this.options.clock.now(),
+    });
     this.heartbeat?.trigger();
   }
 
@@ -569,6 +584,7 @@ export class Server extends EventEmitter<ServerEvents> {
     const { server, workers } = this.describe();
     const ttl = this.options.heartbeatInterval * 2;
     await withTimeout(
+      this.options.clock,
       this.options.broker.writeServerState(server, workers, ttl),
       Math.min(brokerCallTimeout, this.options.heartbeatInterval),
       'writeServerState',

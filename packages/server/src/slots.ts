@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from '@q/core';
+
 /**
  * The server's `concurrency` slots. A task takes one when it is dequeued and gives it back only when its
  * handler has settled, whatever the handler did with its abort signal: concurrency is strict.
@@ -6,7 +8,10 @@ export class Slots {
   private taken = 0;
   private readonly waiters = new Set<() => void>();
 
-  constructor(readonly capacity: number) {}
+  constructor(
+    readonly capacity: number,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   get free(): number {
     return this.capacity - this.taken;
@@ -35,12 +40,12 @@ export class Slots {
   wait(timeout: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         signal.removeEventListener('abort', done);
         this.waiters.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, timeout);
+      const timer = this.clock.setTimeout(done, timeout);
       signal.addEventListener('abort', done, { once: true });
       this.waiters.add(done);
     });

@@ -1,13 +1,13 @@
 import type { StoreInfo } from '@q/core';
 import { describe, expect, it } from 'vitest';
-import { FakeTaskConsumer } from '../test/fake-task-consumer';
+import { createMemoryBroker } from '@q/broker-memory';
 import { memoryLogger } from '../test/memory-logger';
 import { resolveServerOptions } from './server-options';
 import { createStoreWatch, evictionRisk } from './store-watch';
 
 function watch(infos: StoreInfo['details'][], policy = 'noeviction') {
   const logger = memoryLogger();
-  const broker = Object.assign(new FakeTaskConsumer(), {
+  const broker = Object.assign(createMemoryBroker(), {
     storeInfo: () => {
       const details = infos.shift() ?? {};
       return Promise.resolve({

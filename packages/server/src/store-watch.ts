@@ -46,7 +46,7 @@ export function createStoreWatch(options: ResolvedServerOptions, callTimeout: nu
     if (unsupported || typeof broker.storeInfo !== 'function') return;
     let info: StoreInfo;
     try {
-      info = await withTimeout(broker.storeInfo(), callTimeout, 'storeInfo');
+      info = await withTimeout(options.clock, broker.storeInfo(), callTimeout, 'storeInfo');
     } catch (error) {
       if (isUnreachableError(error)) throw error;
       // A user without the right to read INFO, say: warn once and stop asking.

@@ -23,7 +23,7 @@ export async function extendLeases(
   active: Iterable<ActiveTask>,
   { options, reachability, loseLease }: LeaseKeeperOptions,
 ): Promise<void> {
-  const now = Date.now();
+  const now = options.clock.now();
   const byQueue = new Map<string, ActiveTask[]>();
   for (const entry of active) {
     if (entry.released || entry.leaseLost) continue;
@@ -46,6 +46,7 @@ export async function extendLeases(
       }
       try {
         const extension = await withTimeout(
+          options.clock,
           broker.extendLeases(queue, ids, leaseDuration, tokens.size > 0 ? tokens : undefined),
           Math.min(extensionTimeout, leaseDuration / 2),
           'extendLeases',

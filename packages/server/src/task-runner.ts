@@ -72,7 +72,7 @@ export class TaskRunner {
       );
       return;
     }
-    if (entry.deadline.at <= Date.now()) {
+    if (entry.deadline.at <= this.options.clock.now()) {
       // Go Asynq does not start a handler whose context is already done.
       this.settle(entry);
       await this.writer.recordFailure(entry, deadlineError(entry), task);
@@ -100,12 +100,14 @@ export class TaskRunner {
       !entry.decided && reason instanceof TaskAbortedError
         ? this.writer.recordFailure(entry, reason, task)
         : Promise.resolve();
-    const overdueTimer = setTimeout(() => {
+    const { clock } = this.options;
+    const overdueTimer = clock.setTimeout(() => {
       if (!entry.settled) this.onOverdue(entry);
     }, overdueGracePeriod);
     await Promise.all([recording, this.handlerSettled(entry)]);
-    clearTimeout(overdueTimer);
-    const late = Date.now() - (entry.abortedAt ?? Date.now());
+    clock.clearTimeout(overdueTimer);
+    const now = clock.now();
+    const late = now - (entry.abortedAt ?? now);
     if (late >= overdueGracePeriod) {
       logger.warn(
         { taskId: message.id, type: message.type, queue: message.queue, settledAfterAbortMs: late },
@@ -117,7 +119,7 @@ export class TaskRunner {
   /** Stops the attempt (once): its signal aborts with `reason`, and the runner stops waiting for it. */
   abort(entry: ActiveTask, reason: TaskAbortedError): void {
     if (entry.settled || entry.abortedAt !== undefined) return;
-    entry.abortedAt = Date.now();
+    entry.abortedAt = this.options.clock.now();
     entry.abortReason = reason;
     entry.controller?.abort(reason);
     entry.onAbort?.();
@@ -183,7 +185,12 @@ export class TaskRunner {
       );
     }
     const { queue, id } = entry.message;
-    await withTimeout(this.options.broker.writeResult(queue, id, result), writeResultTimeout, 'writeResult');
+    await withTimeout(
+      this.options.clock,
+      this.options.broker.writeResult(queue, id, result),
+      writeResultTimeout,
+      'writeResult',
+    );
   }
 }
 

@@ -1,21 +1,21 @@
 /**
- * Small timing helpers every background loop shares: a sleep that ends early on abort, a timeout that
- * bounds a broker call, and a timer that survives delays longer than `setTimeout`'s 24.8-day limit.
+ * Small timing helpers every background loop shares, on the server's clock: a sleep that ends early on
+ * abort, a timeout that bounds a broker call, and a bounded wait for a promise.
  */
-import { BrokerUnavailableError } from '@q/core';
+import { BrokerUnavailableError, type Clock } from '@q/core';
 
-/** Resolves after `milliseconds`, or at once when `signal` aborts. Never rejects. */
-export function sleep(milliseconds: number, signal?: AbortSignal): Promise<void> {
+/** Resolves after `milliseconds` of `clock` time, or at once when `signal` aborts. Never rejects. */
+export function sleep(clock: Clock, milliseconds: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) {
       resolve();
       return;
     }
     const onAbort = (): void => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       resolve();
     };
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, milliseconds);
@@ -27,9 +27,14 @@ export function sleep(milliseconds: number, signal?: AbortSignal): Promise<void>
  * Rejects with a `BrokerUnavailableError` when `promise` has not settled within `milliseconds`, so that
  * no broker call can hang a loop or a shutdown. The call itself may still complete later.
  */
-export function withTimeout<T>(promise: Promise<T>, milliseconds: number, operation: string): Promise<T> {
+export function withTimeout<T>(
+  clock: Clock,
+  promise: Promise<T>,
+  milliseconds: number,
+  operation: string,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       reject(
         new BrokerUnavailableError(
           `The broker did not answer ${operation} within ${milliseconds} ms; check that it is reachable.`,
@@ -38,31 +43,24 @@ export function withTimeout<T>(promise: Promise<T>, milliseconds: number, operat
     }, milliseconds);
     promise.then(
       (value) => {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         resolve(value);
       },
       (error: unknown) => {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         reject(error instanceof Error ? error : new Error(String(error)));
       },
     );
   });
 }
 
-const maximumTimerDelay = 2_147_483_647;
-
-/** `setTimeout` for any delay; returns a function that cancels it. */
-export function setLongTimeout(callback: () => void, milliseconds: number): () => void {
-  let timer: NodeJS.Timeout;
-  const schedule = (remaining: number): void => {
-    if (remaining > maximumTimerDelay) {
-      timer = setTimeout(() => schedule(remaining - maximumTimerDelay), maximumTimerDelay);
-    } else {
-      timer = setTimeout(callback, Math.max(0, remaining));
-    }
-  };
-  schedule(milliseconds);
-  return () => clearTimeout(timer);
+/** Resolves after `milliseconds` of `clock` time; `cancel` stops the timer (the promise then never settles). */
+export function delay(clock: Clock, milliseconds: number): { done: Promise<void>; cancel: () => void } {
+  let timer: unknown;
+  const done = new Promise<void>((resolve) => {
+    timer = clock.setTimeout(resolve, milliseconds);
+  });
+  return { done, cancel: () => clock.clearTimeout(timer) };
 }
 
 /** Resolves with the promise's value, or with `undefined` as soon as `signal` aborts. */
@@ -102,6 +100,7 @@ export type Settlement<T> =
  * while the broker is unreachable still runs when it returns, so it must not be issued twice.
  */
 export function settleWithin<T>(
+  clock: Clock,
   promise: Promise<T>,
   milliseconds: number,
   signal?: AbortSignal,
@@ -109,12 +108,12 @@ export function settleWithin<T>(
   if (signal?.aborted) return Promise.resolve({ status: 'aborted' });
   return new Promise((resolve) => {
     const finish = (settlement: Settlement<T>): void => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       resolve(settlement);
     };
     const onAbort = (): void => finish({ status: 'aborted' });
-    const timer = setTimeout(() => finish({ status: 'timeout' }), Math.max(0, milliseconds));
+    const timer = clock.setTimeout(() => finish({ status: 'timeout' }), Math.max(0, milliseconds));
     signal?.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => finish({ status: 'fulfilled', value }),

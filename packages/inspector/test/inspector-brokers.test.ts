@@ -1,5 +1,9 @@
-/** The Inspector against a real redis-server, through the Redis broker. */
+/**
+ * The Inspector through each broker: a real redis-server through the Redis broker, and the memory
+ * broker. The same situations give the same answers.
+ */
 import { randomUUID } from 'node:crypto';
+import { createMemoryBroker } from '@q/broker-memory';
 import { createRedisBroker } from '@q/broker-redis';
 import { QError, queueNameRule, taskStates, ValidationError, type Broker } from '@q/core';
 import { Registry } from 'prom-client';
@@ -7,23 +11,31 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createQueueMetricsCollector, Inspector } from '../src/index';
 import { populatedTaskIds, populateQueue, taskMessage } from './populate-queue';
 
-const prefix = `inspector-${randomUUID().slice(0, 8)}`;
-let broker: Broker;
-let inspector: Inspector;
-
-beforeAll(async () => {
-  broker = createRedisBroker({ url: inject('redisUrl'), prefix });
-  inspector = new Inspector({ broker });
-  await populateQueue(broker, 'every-state');
-});
-
-afterAll(async () => {
-  await broker.close();
-});
-
 const codeOf = (error: unknown): string | undefined => (QError.is(error) ? error.code : undefined);
 
-describe('Inspector on Redis', () => {
+const brokers: { name: string; create: () => Broker }[] = [
+  {
+    name: 'Redis',
+    create: () =>
+      createRedisBroker({ url: inject('redisUrl'), prefix: `inspector-${randomUUID().slice(0, 8)}` }),
+  },
+  { name: 'the memory broker', create: () => createMemoryBroker() },
+];
+
+describe.each(brokers)('Inspector on $name', ({ create }) => {
+  let broker: Broker;
+  let inspector: Inspector;
+
+  beforeAll(async () => {
+    broker = create();
+    inspector = new Inspector({ broker });
+    await populateQueue(broker, 'every-state');
+  });
+
+  afterAll(async () => {
+    await broker.close();
+  });
+
   it('reads queue info with a count per state', async () => {
     expect(await inspector.queues()).toContain('every-state');
     const info = await inspector.getQueueInfo('every-state');
@@ -217,7 +229,7 @@ describe('Inspector on Redis', () => {
     expect(events.map((event) => event.taskId)).toEqual(['p-2', 'p-1']);
   });
 
-  it("exports Asynq's metrics read from Redis", async () => {
+  it("exports Asynq's metrics read from the store", async () => {
     const registry = new Registry();
     createQueueMetricsCollector({ inspector, registry });
     const text = await registry.metrics();

@@ -1,0 +1,4 @@
+import { testBroker } from '@q/broker-conformance';
+import { createMemoryBroker } from './memory-broker';
+
+testBroker({ name: 'memory', createBroker: () => createMemoryBroker() });
