@@ -2,6 +2,7 @@ import { ValidationError } from '@q/core';
 import { Redis } from 'ioredis';
 import { describe, expect, inject, it, vi } from 'vitest';
 import { startRedisServer } from '../../../test/redis-server';
+import { timingAllowanceMs } from '../../../test/timing-allowance';
 import { redisUrl, taskMessage, uniquePrefix } from '../test/redis-test-context';
 import { createRedisBroker } from './create-redis-broker';
 import type { RedisBrokerOptions } from './redis-broker-options';
@@ -136,7 +137,7 @@ describe('connections', () => {
     await server.stop();
     const started = Date.now();
     await broker.close();
-    expect(Date.now() - started).toBeLessThan(1500);
+    expect(Date.now() - started).toBeLessThan(1000 + timingAllowanceMs);
     await unsubscribe();
   });
 });
