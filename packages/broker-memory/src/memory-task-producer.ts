@@ -10,10 +10,9 @@ import {
   type EnqueueManyResult,
   type EnqueueRequest,
   type EnqueueResult,
-  type TaskMessage,
   type TaskProducer,
 } from '@q/core';
-import { assertQueueName, assertTaskType } from '@q/core/internal';
+import { assertEnqueueRequest } from '@q/core/internal';
 import { copyMessage, type TaskRecord } from './memory-queue';
 import { invalid, type MemoryStore } from './memory-store';
 
@@ -104,20 +103,8 @@ export class MemoryTaskProducer implements TaskProducer {
 
   /** Validates a request and decides where it goes; changes nothing. */
   #plan(request: EnqueueRequest, now: number): PlannedEnqueue {
-    if (typeof request !== 'object' || request === null) {
-      throw invalid('request', 'An enqueue request must be an object with a message.');
-    }
+    assertEnqueueRequest(request);
     const { processAt, uniqueTtl } = request;
-    assertMessage(request.message);
-    if (processAt !== undefined && !Number.isFinite(processAt)) {
-      throw invalid('processAt', `processAt must be Unix milliseconds, got ${String(processAt)}.`);
-    }
-    if (uniqueTtl !== undefined && (!Number.isFinite(uniqueTtl) || uniqueTtl < 1000)) {
-      throw invalid(
-        'uniqueTtl',
-        `uniqueTtl must be at least 1000 milliseconds (Asynq's minimum), got ${String(uniqueTtl)}.`,
-      );
-    }
     const scheduled = processAt !== undefined && processAt > now;
     const message = copyMessage(request.message);
     message.uniqueKey =
@@ -177,18 +164,4 @@ interface PlannedEnqueue {
   record: TaskRecord;
   result: EnqueueResult;
   uniqueLockUntil: number | undefined;
-}
-
-function assertMessage(message: TaskMessage): void {
-  if (typeof message !== 'object' || message === null) {
-    throw invalid('message', 'The enqueue request needs a message (a TaskMessage).');
-  }
-  assertQueueName(message.queue, 'message.queue');
-  assertTaskType(message.type, 'message.type');
-  if (typeof message.id !== 'string' || message.id.trim() === '') {
-    throw invalid('message.id', `message.id must be a non-empty string, got ${JSON.stringify(message.id)}.`);
-  }
-  if (!(message.payload instanceof Uint8Array)) {
-    throw invalid('message.payload', 'message.payload must be a Uint8Array; encode the payload first.');
-  }
 }

@@ -5,14 +5,13 @@
 import {
   DuplicateTaskError,
   TaskIdConflictError,
-  ValidationError,
   type EnqueueRequest,
   type EnqueueResult,
   type QError,
   type TaskMessage,
   type TaskState,
 } from '@q/core';
-import { assertQueueName, assertTaskType } from '@q/core/internal';
+import { assertEnqueueRequest } from '@q/core/internal';
 import type { QueueKeys, RedisKeys } from './redis-keys';
 import type { ScriptCall } from './redis-scripts';
 import { encodeTaskMessage } from './task-message-codec';
@@ -32,40 +31,10 @@ export interface EnqueuePlan {
   result: EnqueueResult;
 }
 
-function invalid(path: string, message: string): ValidationError {
-  return new ValidationError(message, [{ path, message }]);
-}
-
-function assertMessage(message: TaskMessage): void {
-  if (typeof message !== 'object' || message === null) {
-    throw invalid('message', 'The enqueue request needs a message (a TaskMessage).');
-  }
-  assertQueueName(message.queue, 'message.queue');
-  assertTaskType(message.type, 'message.type');
-  if (typeof message.id !== 'string' || message.id.trim() === '') {
-    throw invalid('message.id', `message.id must be a non-empty string, got ${JSON.stringify(message.id)}.`);
-  }
-  if (!(message.payload instanceof Uint8Array)) {
-    throw invalid('message.payload', 'message.payload must be a Uint8Array; encode the payload first.');
-  }
-}
-
 /** Validates `request` and plans its write. Throws `ValidationError` for a request that cannot be sent. */
 export function planEnqueue(keys: RedisKeys, request: EnqueueRequest, now: number): EnqueuePlan {
-  if (typeof request !== 'object' || request === null) {
-    throw invalid('request', 'An enqueue request must be an object with a message.');
-  }
+  assertEnqueueRequest(request);
   const { processAt, uniqueTtl } = request;
-  assertMessage(request.message);
-  if (processAt !== undefined && !Number.isFinite(processAt)) {
-    throw invalid('processAt', `processAt must be Unix milliseconds, got ${String(processAt)}.`);
-  }
-  if (uniqueTtl !== undefined && (!Number.isFinite(uniqueTtl) || uniqueTtl < 1000)) {
-    throw invalid(
-      'uniqueTtl',
-      `uniqueTtl must be at least 1000 milliseconds (Asynq's minimum), got ${String(uniqueTtl)}.`,
-    );
-  }
   const queueKeys = keys.queue(request.message.queue);
   const scheduled = processAt !== undefined && processAt > now;
   const target: EnqueueTarget = scheduled

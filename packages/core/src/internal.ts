@@ -4,6 +4,7 @@
  * in any release without notice. Applications and third-party brokers use `@q/core`.
  */
 export { isTaskDefinition, validatePayload } from './define-task';
+export { assertEnqueueRequest } from './enqueue-request';
 export { toWholeSecondsUp } from './duration';
 export { toTaskInfo } from './task-info';
 export { emptyTaskMessage } from './task-message';
