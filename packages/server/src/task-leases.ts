@@ -2,7 +2,7 @@
  * Keeps the leases of running tasks alive: extends, in one broker call per queue, the lease of every task
  * whose outcome is not written yet. A task whose lease the broker no longer holds, or whose lease ran out
  * because the broker could not be reached, is stopped and nothing is written for it: the recoverer
- * retries it.
+ * retries it. A task whose outcome write is in flight is left to that write's fenced answer.
  */
 import type { ActiveTask } from './active-task';
 import type { BrokerReachability } from './broker-reachability';
@@ -55,8 +55,12 @@ export async function extendLeases(
         const lost = new Set(extension.lost);
         for (const entry of entries) {
           if (entry.released || entry.leaseLost) continue;
-          if (lost.has(entry.message.id)) loseLease(entry, 'the broker no longer holds it');
-          else entry.leaseExpiresAt = Math.max(entry.leaseExpiresAt, extension.leaseExpiresAt);
+          if (lost.has(entry.message.id)) {
+            // An outcome write in flight may have ended the task in the broker just before this call
+            // (done deletes it): the write is fenced and its own answer says whether the lease was still
+            // held, so stopping it here would report a loss that did not happen.
+            if (!entry.decided) loseLease(entry, 'the broker no longer holds it');
+          } else entry.leaseExpiresAt = Math.max(entry.leaseExpiresAt, extension.leaseExpiresAt);
         }
       } catch (error) {
         reachability.failed(error);
