@@ -3,7 +3,9 @@
  * lock), as Go's Asynq client does, and builds the script call that writes it there.
  */
 import {
+  assertFlowKey,
   DuplicateTaskError,
+  flowKeyHeader,
   TaskIdConflictError,
   ValidationError,
   type EnqueueRequest,
@@ -29,6 +31,8 @@ export interface EnqueuePlan {
   processAtSeconds: number;
   /** Lock TTL in whole seconds; 0 when not unique. */
   uniqueTtlSeconds: number;
+  /** The task's flow key (its `q-flow-key` header), stored as the hash field `flow_key`; "" when none. */
+  flowKey: string;
   result: EnqueueResult;
 }
 
@@ -47,6 +51,16 @@ function assertMessage(message: TaskMessage): void {
   }
   if (!(message.payload instanceof Uint8Array)) {
     throw invalid('message.payload', 'message.payload must be a Uint8Array; encode the payload first.');
+  }
+  const flowKey = message.headers?.[flowKeyHeader];
+  if (flowKey !== undefined) {
+    assertFlowKey(flowKey, `message.headers.${flowKeyHeader}`);
+    if (message.groupKey) {
+      throw invalid(
+        `message.headers.${flowKeyHeader}`,
+        'A task with a flow key cannot be aggregated in a group: the aggregated task would lose the key. Drop one of them.',
+      );
+    }
   }
 }
 
@@ -92,6 +106,7 @@ export function planEnqueue(keys: RedisKeys, request: EnqueueRequest, now: numbe
     target,
     processAtSeconds: scheduled ? toUnixSeconds(processAt) : 0,
     uniqueTtlSeconds,
+    flowKey: message.headers?.[flowKeyHeader] ?? '',
     result,
   };
 }
@@ -106,12 +121,12 @@ export function enqueueCall(plan: EnqueuePlan, now: number): ScriptCall {
       ? {
           script: 'schedule-unique',
           keys: [message.uniqueKey, taskKey, keys.scheduled],
-          args: [message.id, plan.uniqueTtlSeconds, plan.processAtSeconds, encoded],
+          args: [message.id, plan.uniqueTtlSeconds, plan.processAtSeconds, encoded, plan.flowKey],
         }
       : {
           script: 'schedule',
           keys: [taskKey, keys.scheduled],
-          args: [encoded, plan.processAtSeconds, message.id],
+          args: [encoded, plan.processAtSeconds, message.id, plan.flowKey],
         };
   }
   if (plan.target === 'aggregating') {
@@ -129,12 +144,20 @@ export function enqueueCall(plan: EnqueuePlan, now: number): ScriptCall {
     ? {
         script: 'enqueue-unique',
         keys: [message.uniqueKey, taskKey, keys.pending],
-        args: [message.id, plan.uniqueTtlSeconds, encoded, toUnixNanoseconds(now), keys.notify, keys.queue],
+        args: [
+          message.id,
+          plan.uniqueTtlSeconds,
+          encoded,
+          toUnixNanoseconds(now),
+          keys.notify,
+          keys.queue,
+          plan.flowKey,
+        ],
       }
     : {
         script: 'enqueue',
         keys: [taskKey, keys.pending],
-        args: [encoded, message.id, toUnixNanoseconds(now), keys.notify, keys.queue],
+        args: [encoded, message.id, toUnixNanoseconds(now), keys.notify, keys.queue, plan.flowKey],
       };
 }
 
@@ -170,6 +193,7 @@ export function enqueueBatchCall(
       plan.processAtSeconds,
       plan.uniqueTtlSeconds,
       plan.target === 'aggregating' ? plan.message.groupKey : '',
+      plan.flowKey,
     );
   }
   return { script: 'enqueue-batch', keys, args };
