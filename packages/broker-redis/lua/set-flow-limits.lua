@@ -16,7 +16,9 @@
 -- ARGV[9]  per-key prefix P:{q}:flow:k:
 --
 -- When the queue is left without per-key limits, every parked task goes back to the head of pending,
--- oldest first. Returns 1.
+-- oldest first.
+--
+-- Returns 1.
 if ARGV[1] == "-" then
   redis.call("HDEL", KEYS[1], "concurrency")
 elseif ARGV[1] ~= "" then

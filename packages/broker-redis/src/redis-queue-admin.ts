@@ -196,8 +196,11 @@ export class RedisQueueAdmin implements QueueAdmin {
     if (state === 'pending' || state === 'active') {
       const reply = await runScriptBuffer(this.connection, {
         script: 'list-messages',
-        keys: [state === 'pending' ? keys.pending : keys.active, keys.lease],
-        args: [-range.stop - 1, -range.start - 1, keys.taskPrefix],
+        keys: state === 'pending' ? [keys.pending, keys.lease, keys.flowParked] : [keys.active, keys.lease],
+        args:
+          state === 'pending'
+            ? [-range.stop - 1, -range.start - 1, keys.taskPrefix, keys.flowKeyPrefix]
+            : [-range.stop - 1, -range.start - 1, keys.taskPrefix],
       });
       const tasks: StoredTask[] = [];
       // The list's oldest task is at its right end; the script answers from left to right.
