@@ -58,7 +58,13 @@ export {
   ValidationError,
 } from './errors';
 export type { QErrorCode, QErrorOptions, ValidationIssue } from './errors';
-export { assertFlowKey, assertFlowLimitsUpdate, flowKeyHeader, flowKeyRule, hasFlowControl } from './flow-control';
+export {
+  assertFlowKey,
+  assertFlowLimitsUpdate,
+  flowKeyHeader,
+  flowKeyRule,
+  hasFlowControl,
+} from './flow-control';
 export type {
   FlowControl,
   FlowDequeueResult,
