@@ -131,7 +131,8 @@ function toLimitsUpdate(
   }
   for (const key of Object.keys(input)) {
     if (!accepted.includes(key)) {
-      throw new ValidationError(`Unknown limit "${key}"; the accepted ones are ${accepted.join(', ')}.`, [
+      const names = `${accepted.slice(0, -1).join(', ')} and ${accepted.at(-1)!}`;
+      throw new ValidationError(`Unknown limit "${key}"; the accepted ones are ${names}.`, [
         { path: `${path}.${key}`, message: 'unknown option' },
       ]);
     }
