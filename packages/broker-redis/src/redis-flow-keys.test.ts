@@ -61,7 +61,7 @@ describe('per-key flow limits (Redis layout)', () => {
       processAt: Date.now() - 1000,
       errorMessage: 'boom',
       isFailure: true,
-      token: task!.leaseToken,
+      fence: { token: task!.leaseToken },
     });
     await context.broker.forward([queue], Date.now());
     expect(await context.redis.hget(key(`t:${message.id}`), 'flow_key')).toBe('tenant-2');
