@@ -236,6 +236,23 @@ export function flowControlCases(context: SuiteContext): void {
       },
     );
 
+    flowIt('per key: a paused flow key waits while the other keys go on', async (broker) => {
+      const ids = await enqueueKeyed(broker, ['a', 'b', 'a', 'b']);
+      await broker.pauseFlow(context.queue(), 30_000, 'a');
+      const first = await dequeue(broker, 10);
+      expect(first.tasks.map((task) => task.message.id)).toEqual([ids[1], ids[3]]);
+      const held = await dequeue(broker, 10);
+      expect(held.tasks).toHaveLength(0);
+      expect(held.held?.[0]?.reason).toBe('keys');
+      expect(held.held?.[0]?.retryAfter).toBeGreaterThan(25_000);
+      const key = (await broker.flowState(context.queue())).perKey?.keys[0];
+      expect(key).toMatchObject({ key: 'a', parked: 2 });
+      expect(key?.pausedUntil).toBeGreaterThan(Date.now() + 25_000);
+      expect((await broker.queueStats(context.queue(), Date.now())).pending).toBe(2);
+      await broker.clearFlowLimits(context.queue());
+      expect((await dequeue(broker, 10)).tasks.map((task) => task.message.id)).toEqual([ids[0], ids[2]]);
+    });
+
     flowIt('per key: refuses per-key limits that are not whole positive numbers', async (broker) => {
       await expect(
         broker.setFlowLimits(context.queue(), { perKey: { concurrency: 0 } }),

@@ -24,7 +24,8 @@
 -- `paused_until` (Unix ms) is ahead, nothing is taken. A queue without a flow hash costs one HMGET.
 --
 -- Per-key limits (@q extension): with `key_concurrency` and/or `key_rate_limit` + `key_rate_period` in
--- the flow hash, each flow key (the task hash's `flow_key` field) is limited on its own. A task whose key
+-- the flow hash (or `key_pauses`, set once a key was paused: P:{q}:flow:k:<key>:paused, expiring when the
+-- pause ends, holds that key's tasks back), each flow key (the task hash's `flow_key` field) is limited on its own. A task whose key
 -- is at its limit is parked: moved from pending to the key's list P:{q}:flow:k:<key>:parked (oldest at
 -- the right), its key added to the parked-keys sorted set scored by when to look at it again (Redis ms:
 -- now for a key waiting on running tasks, the end of the window for a rate). Each call first releases
@@ -48,8 +49,8 @@ if redis.call("EXISTS", KEYS[2]) == 1 then
 end
 local count = tonumber(ARGV[3])
 local flow = redis.call("HMGET", KEYS[5], "concurrency", "rate_limit", "rate_period", "paused_until",
-  "key_concurrency", "key_rate_limit", "key_rate_period")
-local perKey = flow[5] or flow[6]
+  "key_concurrency", "key_rate_limit", "key_rate_period", "key_pauses")
+local perKey = flow[5] or flow[6] or flow[8]
 local limited = flow[1] or flow[2] or flow[4] or perKey
 local now, period, heldBy
 if limited then
@@ -142,6 +143,7 @@ else
   if not keyPeriod then
     keyRate = nil
   end
+  local keyPauses = flow[8]
   local idleTtl = 7 * 24 * 3600 * 1000
   local states = {}
   -- Room of one key now: free slots and tokens (math.huge when unlimited), read once per call.
@@ -151,6 +153,12 @@ else
       return state
     end
     state = { free = math.huge, tokens = math.huge }
+    if keyPauses then
+      local pausedFor = redis.call("PTTL", prefix .. flowKey .. ":paused")
+      if pausedFor > 0 then
+        state.free, state.resumeAt = 0, now + pausedFor
+      end
+    end
     if keyLimit then
       local running = prefix .. flowKey .. ":running"
       local leased = redis.call("ZCARD", running)
@@ -175,6 +183,9 @@ else
   end
   -- When to look at a parked key again (Redis ms).
   local function nextLook(flowKey, state)
+    if state.resumeAt then
+      return state.resumeAt
+    end
     if state.tokens <= 0 then
       local oldest = redis.call("ZRANGE", prefix .. flowKey .. ":starts", 0, 0, "WITHSCORES")
       if oldest[2] then

@@ -7,9 +7,9 @@
 -- ARGV[1]  per-key prefix P:{q}:flow:k:
 --
 -- Returns { concurrency, rate_limit, rate_period, paused_until, leased, started in the window, now ms,
--- key_concurrency, key_rate_limit, key_rate_period, parked tasks, parked keys, then four per key for at
+-- key_concurrency, key_rate_limit, key_rate_period, parked tasks, parked keys, then five per key for at
 -- most 10 keys with parked tasks, those with the most first: key, parked, leased, started in the key's
--- window }, each limit "" when not set; paused_until only while it is ahead.
+-- window, end of the key's pause (Unix ms, "" when not paused) }, each limit "" when not set; paused_until only while it is ahead.
 local flow = redis.call("HMGET", KEYS[1], "concurrency", "rate_limit", "rate_period", "paused_until",
   "key_concurrency", "key_rate_limit", "key_rate_period")
 local time = redis.call("TIME")
@@ -55,5 +55,7 @@ for i = 1, math.min(10, #keys) do
   table.insert(result, keys[i][2])
   table.insert(result, leased)
   table.insert(result, keyStarted)
+  local pausedFor = redis.call("PTTL", ARGV[1] .. flowKey .. ":paused")
+  table.insert(result, pausedFor > 0 and now + pausedFor or "")
 end
 return result

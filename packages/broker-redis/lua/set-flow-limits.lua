@@ -15,8 +15,8 @@
 -- ARGV[8]  per-key rate period, as ARGV[3]
 -- ARGV[9]  per-key prefix P:{q}:flow:k:
 --
--- When the queue is left without per-key limits, every parked task goes back to the head of pending,
--- oldest first.
+-- When an update leaves the queue without per-key limits, every parked task goes back to the head of
+-- pending, oldest first (a flow key's pause still holds its tasks back at the next dequeue).
 --
 -- Returns 1.
 if ARGV[1] == "-" then
@@ -46,7 +46,14 @@ if ARGV[7] == "-" then
 elseif ARGV[7] ~= "" then
   redis.call("HSET", KEYS[1], "key_rate_limit", ARGV[7], "key_rate_period", ARGV[8])
 end
-if redis.call("HEXISTS", KEYS[1], "key_concurrency") == 0 and redis.call("HEXISTS", KEYS[1], "key_rate_limit") == 0 then
+local perKeyChanged = ARGV[6] ~= "" or ARGV[7] ~= ""
+local perKeyLeft = redis.call("HEXISTS", KEYS[1], "key_concurrency") == 1
+  or redis.call("HEXISTS", KEYS[1], "key_rate_limit") == 1
+if perKeyChanged and perKeyLeft then
+  -- Changed per-key limits: every key with parked tasks is looked at again at the next dequeue.
+  redis.call("ZUNIONSTORE", KEYS[3], 1, KEYS[3], "WEIGHTS", 0)
+end
+if perKeyChanged and not perKeyLeft then
   for _, flowKey in ipairs(redis.call("ZRANGE", KEYS[3], 0, -1)) do
     local list = ARGV[9] .. flowKey .. ":parked"
     -- Newest first, so the oldest ends at the head (right) of pending.

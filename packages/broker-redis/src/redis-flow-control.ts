@@ -5,6 +5,7 @@
  */
 import { assertQueueName } from '@q/core/internal';
 import {
+  assertFlowKey,
   assertFlowLimitsUpdate,
   ValidationError,
   type FlowControl,
@@ -96,31 +97,39 @@ export class RedisFlowControl implements FlowControl {
     const parked = replyNumber(reply[10]);
     if (limits.perKey || parked > 0) {
       const keyStates: FlowKeyState[] = [];
-      for (let index = 12; index + 3 < reply.length; index += 4) {
-        keyStates.push({
+      for (let index = 12; index + 4 < reply.length; index += 5) {
+        const keyState: FlowKeyState = {
           key: replyText(reply[index]),
           parked: replyNumber(reply[index + 1]),
           running: replyNumber(reply[index + 2]),
           startedInWindow: replyNumber(reply[index + 3]),
-        });
+        };
+        const keyPausedUntil = replyText(reply[index + 4]);
+        if (keyPausedUntil !== '') keyState.pausedUntil = Number(keyPausedUntil);
+        keyStates.push(keyState);
       }
       state.perKey = { parked, parkedKeys: replyNumber(reply[11]), keys: keyStates };
     }
     return state;
   }
 
-  async pauseFlow(queue: string, duration: number): Promise<void> {
+  async pauseFlow(queue: string, duration: number, flowKey?: string): Promise<void> {
     assertQueueName(queue);
+    if (flowKey !== undefined) assertFlowKey(flowKey);
     if (!Number.isFinite(duration) || duration <= 0) {
       throw new ValidationError(
         `duration must be a positive number of milliseconds, got ${String(duration)}.`,
         [{ path: 'duration', message: 'not positive' }],
       );
     }
+    const keys = this.context.keys.queue(queue);
     await runScript(this.context.connection, {
       script: 'pause-flow',
-      keys: [this.context.keys.queue(queue).flow],
-      args: [Math.ceil(duration)],
+      keys:
+        flowKey === undefined
+          ? [keys.flow]
+          : [keys.flow, `${keys.flowKeyPrefix}${flowKey}:paused`, keys.flowParked],
+      args: flowKey === undefined ? [Math.ceil(duration)] : [Math.ceil(duration), flowKey],
     });
   }
 

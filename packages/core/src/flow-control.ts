@@ -45,6 +45,8 @@ export interface FlowKeyState {
   running: number;
   /** Tasks of the key started in the per-key rate's current window; 0 without a per-key rate. */
   startedInWindow: number;
+  /** Until when a handler's `RateLimitedError` with scope `flowKey` holds the key (Unix ms); absent if not. */
+  pausedUntil?: number;
 }
 
 /** Where a queue's per-key limits stand. */
@@ -108,8 +110,11 @@ export interface FlowControl {
   clearFlowLimits(queue: string): Promise<void>;
   /** The queue's limits and usage; `limits` is empty when it has none. */
   flowState(queue: string): Promise<FlowState>;
-  /** Stops every server taking tasks of the queue for `duration` ms (a handler was told to come back later). */
-  pauseFlow(queue: string, duration: number): Promise<void>;
+  /**
+   * Stops every server taking tasks of the queue for `duration` ms (a handler was told to come back
+   * later); with `flowKey`, only the tasks of that flow key (the others go on).
+   */
+  pauseFlow(queue: string, duration: number, flowKey?: string): Promise<void>;
   /** Wakes servers waiting on the queue: a task of a limited queue finished, so a slot is free. */
   announceFlowSlot(queue: string): Promise<void>;
 }

@@ -230,6 +230,7 @@ async function readFlow(broker: QueueAdmin, queues: string[]): Promise<Map<strin
       concurrency !== undefined ||
       rate !== undefined ||
       perKey !== undefined ||
+      (state.perKey?.parked ?? 0) > 0 ||
       state.pausedUntil !== undefined
     ) {
       flow.set(state.queue, state);

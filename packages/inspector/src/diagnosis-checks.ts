@@ -463,9 +463,9 @@ export function checkFlowLimits(context: DiagnosisContext, queue: string): Findi
 
 /** Tasks parked because their flow key is at its per-key limit: the same findings, per key. */
 function checkFlowKeyLimits(queue: string, flow: FlowState, counts: string): Finding[] {
-  const limits = flow.limits.perKey;
+  const limits = flow.limits.perKey ?? {};
   const perKey = flow.perKey;
-  if (!limits || !perKey || perKey.parked === 0) return [];
+  if (!perKey || perKey.parked === 0) return [];
   const findings: Finding[] = [];
   const more = perKey.parkedKeys > perKey.keys.length ? perKey.parkedKeys - perKey.keys.length : 0;
   const parked = `${perKey.parked} tasks of ${perKey.parkedKeys} flow keys wait aside on their key's limit (counted as pending)`;
@@ -499,7 +499,37 @@ function checkFlowKeyLimits(queue: string, flow: FlowState, counts: string): Fin
       },
     });
   }
-  const rateHeld = rate === undefined ? [] : perKey.keys.filter((key) => key.startedInWindow >= rate.limit);
+  const paused = perKey.keys.filter((key) => key.pausedUntil !== undefined);
+  if (paused.length > 0) {
+    findings.push({
+      code: 'queue-rate-limited',
+      severity: 'info',
+      queue,
+      summary: `Tasks of "${queue}" wait because a handler said "rate limited, come back later" for their flow key: ${paused.map((key) => `"${key.key}"`).join(', ')}.`,
+      evidence: [
+        counts,
+        parked,
+        ...paused.map(
+          (key) =>
+            `Flow key "${key.key}" waits until ${new Date(key.pausedUntil!).toISOString()} (${describeDuration(key.pausedUntil! - flow.timestamp)} from now), ${key.parked} waiting`,
+        ),
+      ],
+      actions: [
+        { kind: 'none', reason: 'pause-ends-on-its-own' },
+        { kind: 'clear-queue-limits', queue },
+      ],
+      data: {
+        queue,
+        key: paused[0]!.key,
+        keys: paused.map((key) => ({ key: key.key, pausedUntil: key.pausedUntil, parked: key.parked })),
+        parked: perKey.parked,
+      },
+    });
+  }
+  const rateHeld =
+    rate === undefined
+      ? []
+      : perKey.keys.filter((key) => key.pausedUntil === undefined && key.startedInWindow >= rate.limit);
   if (rate !== undefined && rateHeld.length > 0) {
     findings.push({
       code: 'queue-rate-limited',
