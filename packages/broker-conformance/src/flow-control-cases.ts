@@ -251,6 +251,10 @@ export function flowControlCases(context: SuiteContext): void {
       expect((await broker.queueStats(context.queue(), Date.now())).pending).toBe(2);
       await broker.clearFlowLimits(context.queue());
       expect((await dequeue(broker, 10)).tasks.map((task) => task.message.id)).toEqual([ids[0], ids[2]]);
+      // Cleared means the key's pause is gone too, also for per-key limits set afterwards.
+      await broker.setFlowLimits(context.queue(), { perKey: { concurrency: 5 } });
+      await enqueueKeyed(broker, ['a']);
+      expect(keysOf(await dequeue(broker, 10))).toEqual(['a']);
     });
 
     flowIt('per key: refuses per-key limits that are not whole positive numbers', async (broker) => {

@@ -1,5 +1,6 @@
--- clear-flow-limits: removes every flow limit and pause of a queue (@q extension), puts the tasks parked
--- by per-key limits back at the head of pending (oldest first), and wakes the servers waiting on it.
+-- clear-flow-limits: removes every flow limit and pause of a queue, its flow keys' too (@q extension),
+-- puts the tasks parked by per-key limits back at the head of pending (oldest first), and wakes the
+-- servers waiting on it.
 --
 -- KEYS[1]  flow limits hash  P:{q}:flow
 -- KEYS[2]  start log         P:{q}:flow:starts
@@ -16,7 +17,8 @@ for _, flowKey in ipairs(redis.call("ZRANGE", KEYS[3], 0, -1)) do
   for _, id in ipairs(redis.call("LRANGE", list, 0, -1)) do
     redis.call("RPUSH", KEYS[4], id)
   end
-  redis.call("DEL", list, ARGV[3] .. flowKey .. ":running", ARGV[3] .. flowKey .. ":starts")
+  redis.call("DEL", list, ARGV[3] .. flowKey .. ":running", ARGV[3] .. flowKey .. ":starts",
+    ARGV[3] .. flowKey .. ":paused")
 end
 redis.call("DEL", KEYS[3])
 local deleted = redis.call("DEL", KEYS[1], KEYS[2])

@@ -10,8 +10,8 @@
 -- ARGV[2]  the flow key, for a flow key's pause only
 --
 -- A flow key's pause is a string key that expires when the pause ends; the flow hash's `key_pauses` field
--- tells dequeue.lua to look at flow keys even without per-key limits, and the key's parked tasks are
--- looked at again when the pause ends.
+-- tells dequeue.lua to look at flow keys even without per-key limits, and the key is listed in the
+-- parked keys, looked at again when the pause ends.
 --
 -- Returns the end of the pause, Unix ms.
 -- Redis 3.2-4 replicate a script verbatim unless told otherwise, which refuses writes after TIME.
@@ -26,9 +26,8 @@ if KEYS[2] then
   end
   redis.call("SET", KEYS[2], untilMs, "PX", ARGV[1])
   redis.call("HSET", KEYS[1], "key_pauses", 1)
-  if redis.call("ZSCORE", KEYS[3], ARGV[2]) then
-    redis.call("ZADD", KEYS[3], untilMs, ARGV[2])
-  end
+  -- Listed with the keys that have parked tasks, so that clearing the limits finds the pause.
+  redis.call("ZADD", KEYS[3], untilMs, ARGV[2])
   return untilMs
 end
 local current = tonumber(redis.call("HGET", KEYS[1], "paused_until") or "0")

@@ -19,15 +19,17 @@
 -- active tasks.
 local force = ARGV[2] == "1"
 local parked = {}
+local parkedCount = 0
 for _, flowKey in ipairs(redis.call("ZRANGE", KEYS[7], 0, -1)) do
   table.insert(parked, ARGV[3] .. flowKey .. ":parked")
+  parkedCount = parkedCount + redis.call("LLEN", ARGV[3] .. flowKey .. ":parked")
 end
 if force then
   if redis.call("LLEN", KEYS[2]) > 0 then
     return -2
   end
 else
-  local total = redis.call("LLEN", KEYS[1]) + redis.call("LLEN", KEYS[2]) + #parked
+  local total = redis.call("LLEN", KEYS[1]) + redis.call("LLEN", KEYS[2]) + parkedCount
   for i = 3, 5 do
     total = total + redis.call("ZCARD", KEYS[i])
   end
