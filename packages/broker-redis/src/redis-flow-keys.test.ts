@@ -138,6 +138,36 @@ describe('per-key flow limits (Redis layout)', () => {
     expect(await context.redis.keys(key('flow*'))).toEqual([]);
   });
 
+  it('releases a rate-held key once its window moved on, oldest parked task first', async () => {
+    await context.broker.setFlowLimits(queue, { perKey: { rate: { limit: 1, period: 200 } } });
+    const ids = await enqueueKeyed(['a', 'a', 'a']);
+    expect(
+      (await context.broker.dequeue([queue], { count: 5, ...lease })).tasks.map((task) => task.message.id),
+    ).toEqual([ids[0]]);
+    const held = await context.broker.dequeue([queue], { count: 5, ...lease });
+    expect(held.held?.[0]).toMatchObject({ reason: 'keys' });
+    const retryAfter = held.held?.[0]?.retryAfter ?? 200;
+    expect(retryAfter).toBeLessThanOrEqual(200);
+    await new Promise((resolve) => setTimeout(resolve, retryAfter + 20));
+    expect(
+      (await context.broker.dequeue([queue], { count: 5, ...lease })).tasks.map((task) => task.message.id),
+    ).toEqual([ids[1]]);
+  });
+
+  it('holds a task to both its key and its queue: the queue limit caps the keys together', async () => {
+    await context.broker.setFlowLimits(queue, { concurrency: 3, perKey: { concurrency: 2 } });
+    await enqueueKeyed(['a', 'a', 'a', 'b', 'b', 'c']);
+    const taken = await context.broker.dequeue([queue], { count: 10, ...lease });
+    expect(taken.tasks.map(keyOf)).toEqual(['a', 'a', 'b']);
+    expect(taken.held).toEqual([{ queue, reason: 'concurrency' }]);
+    expect((await context.broker.dequeue([queue], { count: 10, ...lease })).held).toEqual([
+      { queue, reason: 'concurrency' },
+    ]);
+    await context.broker.done(taken.tasks[0]!.message, { token: taken.tasks[0]!.leaseToken });
+    // The freed slot, of the queue and of key 'a' at once, goes to the oldest task: the third 'a'.
+    expect((await context.broker.dequeue([queue], { count: 10, ...lease })).tasks.map(keyOf)).toEqual(['a']);
+  });
+
   it('lets a key with 10x the tasks of another never starve it, and never runs more than the limit per key', async () => {
     await context.broker.setFlowLimits(queue, { perKey: { concurrency: 2 } });
     await enqueueKeyed([
