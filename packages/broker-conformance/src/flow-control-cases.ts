@@ -237,6 +237,8 @@ export function flowControlCases(context: SuiteContext): void {
     );
 
     flowIt('per key: a paused flow key waits while the other keys go on', async (broker) => {
+      // With a per-key limit the key has room for, the pause still holds it back.
+      await broker.setFlowLimits(context.queue(), { perKey: { concurrency: 10 } });
       const ids = await enqueueKeyed(broker, ['a', 'b', 'a', 'b']);
       await broker.pauseFlow(context.queue(), 30_000, 'a');
       const first = await dequeue(broker, 10);

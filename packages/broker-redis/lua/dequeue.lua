@@ -153,12 +153,6 @@ else
       return state
     end
     state = { free = math.huge, tokens = math.huge }
-    if keyPauses then
-      local pausedFor = redis.call("PTTL", prefix .. flowKey .. ":paused")
-      if pausedFor > 0 then
-        state.free, state.resumeAt = 0, now + pausedFor
-      end
-    end
     if keyLimit then
       local running = prefix .. flowKey .. ":running"
       local leased = redis.call("ZCARD", running)
@@ -177,6 +171,12 @@ else
       local starts = prefix .. flowKey .. ":starts"
       redis.call("ZREMRANGEBYSCORE", starts, "-inf", now - keyPeriod)
       state.tokens = keyRate - redis.call("ZCARD", starts)
+    end
+    if keyPauses then
+      local pausedFor = redis.call("PTTL", prefix .. flowKey .. ":paused")
+      if pausedFor > 0 then
+        state.free, state.resumeAt = 0, now + pausedFor
+      end
     end
     states[flowKey] = state
     return state
