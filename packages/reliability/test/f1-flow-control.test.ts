@@ -305,6 +305,49 @@ describe('F1: flow control across worker processes', () => {
   );
 
   it(
+    "SIGKILL a server holding a flow key's slots: they come back to that key within the lease recovery time",
+    async () => {
+      const queue = 'f1-key-kill';
+      const redis = await startRedisServer();
+      cleanup.push(() => redis.stop());
+      const scenario = await Scenario.create({ target: { url: redis.url }, queues: [queue] });
+      cleanup.push(() => scenario.dispose());
+      await scenario.broker.setFlowLimits(queue, { perKey: { concurrency: 2 } });
+      const options = { concurrency: 10, leaseDuration, recordEnds: true };
+      const first = await scenario.startWorker('w1', options);
+      const client = new Client({ broker: scenario.broker });
+      for (let n = 0; n < 4; n += 1) {
+        const payload: FaultPayload = { n, ms: 60_000, enqueuedAt: Date.now() };
+        const info = await client.enqueue('fault', payload, { queue, flowKey: 'acme', maxRetry: 25 });
+        await scenario.ledger.recordAck(queue, info.id);
+      }
+      // w1 takes the key's two slots; the other two tasks wait aside for them.
+      await waitUntil(async () => (await allRuns(scenario)).length === 2, "w1 to hold the key's two slots");
+      await scenario.startWorker('w2', options);
+      const killedAt = Date.now();
+      await scenario.killWorker('w1');
+      await waitUntil(
+        async () => (await allRuns(scenario)).filter((run) => run.worker === 'w2').length === 2,
+        "w2 to take the key's two slots",
+        recoveryBound + timingAllowanceMs + 5000,
+      );
+      const w2Runs = (await allRuns(scenario)).filter((run) => run.worker === 'w2');
+      const returnedAfter = Math.max(...w2Runs.map((run) => run.at)) - killedAt;
+      const runs = await intervals(scenario, (pid) => (pid === first.pid ? killedAt : Date.now()));
+      reportFigures('F1 key kill', {
+        slotsReturnedAfterMs: returnedAfter,
+        boundMs: recoveryBound,
+        mostAtOnce: mostAtOnce(runs),
+      });
+      expect(returnedAfter).toBeLessThan(recoveryBound + timingAllowanceMs);
+      expect(mostAtOnce(runs)).toBe(2);
+      const state = await scenario.broker.flowState(queue);
+      expect(state.perKey?.keys).toEqual([{ key: 'acme', parked: 2, running: 2, startedInWindow: 0 }]);
+    },
+    timeLimit(40_000),
+  );
+
+  it(
     'a limit changed at run time takes effect within a second on every server',
     async () => {
       const queue = 'f1-change';
