@@ -3,9 +3,7 @@
  * lock), as Go's Asynq client does, and builds the script call that writes it there.
  */
 import {
-  assertFlowKey,
   DuplicateTaskError,
-  flowKeyHeader,
   TaskIdConflictError,
   ValidationError,
   type EnqueueRequest,
@@ -18,6 +16,7 @@ import { assertQueueName, assertTaskType } from '@q/core/internal';
 import type { QueueKeys, RedisKeys } from './redis-keys';
 import type { ScriptCall } from './redis-scripts';
 import { encodeTaskMessage } from './task-message-codec';
+import { flowKeyOf } from './enqueue-flow-key';
 import { toUnixNanoseconds, toUnixSeconds, toWholeSeconds } from './unix-time';
 
 export type EnqueueTarget = Extract<TaskState, 'pending' | 'scheduled' | 'aggregating'>;
@@ -52,16 +51,6 @@ function assertMessage(message: TaskMessage): void {
   if (!(message.payload instanceof Uint8Array)) {
     throw invalid('message.payload', 'message.payload must be a Uint8Array; encode the payload first.');
   }
-  const flowKey = message.headers?.[flowKeyHeader];
-  if (flowKey !== undefined) {
-    assertFlowKey(flowKey, `message.headers.${flowKeyHeader}`);
-    if (message.groupKey) {
-      throw invalid(
-        `message.headers.${flowKeyHeader}`,
-        'A task with a flow key cannot be aggregated in a group: the aggregated task would lose the key. Drop one of them.',
-      );
-    }
-  }
 }
 
 /** Validates `request` and plans its write. Throws `ValidationError` for a request that cannot be sent. */
@@ -87,6 +76,7 @@ export function planEnqueue(keys: RedisKeys, request: EnqueueRequest, now: numbe
     : request.message.groupKey
       ? 'aggregating'
       : 'pending';
+  const flowKey = flowKeyOf(request.message);
   const message: TaskMessage = {
     ...request.message,
     uniqueKey: uniqueTtl === undefined ? '' : queueKeys.unique(request.message.type, request.message.payload),
@@ -106,7 +96,7 @@ export function planEnqueue(keys: RedisKeys, request: EnqueueRequest, now: numbe
     target,
     processAtSeconds: scheduled ? toUnixSeconds(processAt) : 0,
     uniqueTtlSeconds,
-    flowKey: message.headers?.[flowKeyHeader] ?? '',
+    flowKey,
     result,
   };
 }
