@@ -3,7 +3,13 @@
  * queue removal, moves that Go Asynq also makes), the bounds of one dequeue, and the rotation that keeps
  * a key with many tasks from starving another.
  */
-import { flowKeyHeader, QueueNotEmptyError, type LeasedTask, type TaskMessage } from '@q/core';
+import {
+  flowKeyHeader,
+  QueueNotEmptyError,
+  ValidationError,
+  type LeasedTask,
+  type TaskMessage,
+} from '@q/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestContext, taskMessage, type TestContext } from '../test/redis-test-context';
 
@@ -48,6 +54,16 @@ describe('per-key flow limits (Redis layout)', () => {
     expect((await context.broker.getTask(queue, second!)).state).toBe('pending');
     const listed = await context.broker.listTasks(queue, 'pending', { page: 1, pageSize: 10 });
     expect(listed.map((task) => task.message.id)).toEqual([second]);
+  });
+
+  it('refuses a flow key header that breaks the rule, or that comes with a group', async () => {
+    const bad = taskMessage({ queue, headers: { [flowKeyHeader]: ' padded' } });
+    await expect(context.broker.enqueue({ message: bad })).rejects.toThrow(
+      /message\.headers\.q-flow-key " padded" begins or ends with whitespace/,
+    );
+    const grouped = taskMessage({ queue, groupKey: 'digest', headers: { [flowKeyHeader]: 'tenant-1' } });
+    await expect(context.broker.enqueue({ message: grouped })).rejects.toBeInstanceOf(ValidationError);
+    expect(await context.redis.exists(key(`t:${bad.id}`), key(`t:${grouped.id}`))).toBe(0);
   });
 
   it('keeps the flow key through a schedule, a forward and a retry', async () => {
