@@ -1,6 +1,7 @@
 /**
  * `FlowControl` on Redis (@q extension): a queue's limits live in `P:{q}:flow`, read by every @q
- * server's dequeue (`lua/dequeue.lua`), and its rate's start log in `P:{q}:flow:starts`. Go Asynq never
+ * server's dequeue (`lua/dequeue.lua`), and its rate's start log in `P:{q}:flow:starts`; per-key limits
+ * park tasks under `P:{q}:flow:parked` and `P:{q}:flow:k:<key>:…`. Go Asynq never
  * reads or lists these keys: its servers do not obey the limits, and its inspector is not disturbed.
  */
 import { assertQueueName } from '@q/core/internal';
