@@ -56,6 +56,11 @@ export function describeFindingAction(action: FindingAction): string {
     case 'synchronise-clocks':
       return `Synchronise the clocks of ${listed(action.hosts)} (chrony or systemd-timesyncd). Lease expiry and due times are written by one process and read by another: a skew over the lease (${action.leaseMs / 1000}s by default for @q servers) makes servers recover tasks that are still running, and scheduled tasks run early or late.`;
     case 'change-queue-limits':
+      if (action.perKey) {
+        return action.limit === 'rate'
+          ? `This is the per-key rate limit at work, each key waits for its own window; to let more through, raise it: q queue limit ${action.queue} --per-key --rate N/DURATION`
+          : `This is the per-key concurrency limit at work, each key waits for its own slots; to run more at once, raise it: q queue limit ${action.queue} --per-key --concurrency N`;
+      }
       return action.limit === 'rate'
         ? `This is the rate limit at work; to let more through, raise it: q queue limit ${action.queue} --rate N/DURATION`
         : `This is the concurrency limit at work; to run more at once, raise it: q queue limit ${action.queue} --concurrency N`;

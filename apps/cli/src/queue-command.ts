@@ -6,6 +6,7 @@ import {
   type Inspector,
   type QueueInfo,
   type QueueLimitsInfo,
+  type QueueKeyLimitsInput,
   type QueueLimitsInput,
 } from '@q/inspector';
 import { InvalidArgumentError, type Command } from 'commander';
@@ -84,6 +85,10 @@ export function registerQueueCommand(program: Command, context: CliContext): voi
       "tasks started per period across all servers, e.g. '50/s', '100/1s', '1000/5m'; 'off' removes it",
       parseLimitValue(parseRate),
     )
+    .option(
+      '--per-key',
+      'with --concurrency / --rate: the limits each flow key of the queue (tasks enqueued with flowKey: a tenant, a customer) has on its own',
+    )
     .option('--clear', 'remove every limit of the queue (and a pause a handler asked for)')
     .option('--json', 'print JSON')
     .action(
@@ -92,15 +97,21 @@ export function registerQueueCommand(program: Command, context: CliContext): voi
         options: {
           concurrency?: number | typeof removeLimit;
           rate?: FlowRate | typeof removeLimit;
+          perKey?: boolean;
           clear?: boolean;
           json?: boolean;
         },
       ) => {
         const inspector = await context.inspector();
         const changing = options.concurrency !== undefined || options.rate !== undefined;
-        if (options.clear && changing) {
+        if (options.clear && (changing || options.perKey)) {
           throw new ValidationError(
-            '--clear removes every limit; use it alone, or --concurrency off / --rate off to remove one.',
+            '--clear removes every limit, per key too; use it alone, or --concurrency off / --rate off (with --per-key for the per-key ones) to remove one.',
+          );
+        }
+        if (options.perKey && !changing) {
+          throw new ValidationError(
+            '--per-key sets the limits of each flow key: give it with --concurrency N and/or --rate N/DURATION (off removes one).',
           );
         }
         let limits: QueueLimitsInfo;
@@ -108,12 +119,13 @@ export function registerQueueCommand(program: Command, context: CliContext): voi
           await inspector.clearQueueLimits(name);
           limits = await inspector.getQueueLimits(name);
         } else if (changing) {
-          const update: QueueLimitsInput = {};
+          const update: QueueKeyLimitsInput = {};
           if (options.concurrency !== undefined) {
             update.concurrency = options.concurrency === removeLimit ? null : options.concurrency;
           }
           if (options.rate !== undefined) update.rate = options.rate === removeLimit ? null : options.rate;
-          limits = await inspector.setQueueLimits(name, update);
+          const input: QueueLimitsInput = options.perKey ? { perKey: update } : update;
+          limits = await inspector.setQueueLimits(name, input);
         } else {
           limits = await inspector.getQueueLimits(name);
         }
@@ -270,7 +282,10 @@ async function readLimits(inspector: Inspector, queue: string): Promise<QueueLim
     throw error;
   }
   const limited =
-    limits.concurrency !== undefined || limits.rate !== undefined || limits.pausedUntil !== undefined;
+    limits.concurrency !== undefined ||
+    limits.rate !== undefined ||
+    limits.pausedUntil !== undefined ||
+    limits.perKey !== undefined;
   return limited ? limits : undefined;
 }
 
@@ -321,6 +336,22 @@ function writeLimitLines(output: Output, limits: QueueLimitsInfo): void {
     output.stdout.write(
       `Paused:      until ${formatTime(limits.pausedUntil)} (a handler asked to come back later)\n`,
     );
+  }
+  const perKey = limits.perKey;
+  if (perKey) {
+    const keyLimits = [
+      perKey.concurrency === undefined ? undefined : `concurrency ${perKey.concurrency}`,
+      perKey.rate === undefined ? undefined : `rate ${describeFlowRate(perKey.rate)}`,
+    ].filter((part) => part !== undefined);
+    output.stdout.write(`Per key:     ${keyLimits.length > 0 ? keyLimits.join(', ') : 'none'}\n`);
+    output.stdout.write(
+      `Parked:      ${perKey.parked} tasks of ${perKey.parkedKeys} keys wait for their key's limit (counted as pending)\n`,
+    );
+    for (const key of perKey.keys) {
+      output.stdout.write(
+        `  ${key.key}: ${key.parked} waiting, ${key.running} running, ${key.startedInWindow} started in the window\n`,
+      );
+    }
   }
 }
 

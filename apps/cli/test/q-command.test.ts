@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createRedisBroker } from '@q/broker-redis';
+import { Client } from '@q/client';
 import { queueNameRule, type Broker } from '@q/core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, startRedisServer, type RedisServerHandle } from '../../../test/redis-server';
@@ -142,6 +143,48 @@ describe('q, reading', () => {
     expect(both.stderr).toMatch(/--clear removes every limit/);
     expect((await q('queue', 'limit', limited, '--clear')).stdout).toMatch(/Concurrency: none\nRate: +none/);
     expect((await q('queue', 'ls')).stdout).toBe(`orders\n${limited}\n`);
+    await ownBroker.close();
+  });
+
+  it('queue limit --per-key: sets the limits of each flow key; inspect shows the parked tasks', async () => {
+    const ownPrefix = `cli-${randomUUID().slice(0, 8)}`;
+    const ownBroker = createRedisBroker({ url, prefix: ownPrefix });
+    const q = (...args: string[]) => runQ(['--uri', url, '--prefix', ownPrefix, ...args]);
+    const tenants = 'tenants';
+    const set = await q('queue', 'limit', tenants, '--per-key', '--concurrency', '1', '--rate', '10/s');
+    expect(set.exitCode).toBe(0);
+    expect(set.stdout).toMatch(/Concurrency: none\nRate: +none\nPer key: +concurrency 1, rate 10\/1s\n/);
+    const client = new Client({ broker: ownBroker });
+    for (const flowKey of ['acme', 'acme', 'acme', 'globex']) {
+      await client.enqueue('tenant:sync', {}, { queue: tenants, flowKey });
+    }
+    expect((await ownBroker.dequeue([tenants], { count: 10, leaseDuration: 30_000 })).tasks).toHaveLength(2);
+    const [info] = json<{ pending: number; limits: Record<string, unknown> }[]>(
+      (await q('queue', 'inspect', tenants, '--json')).stdout,
+    );
+    expect(info!.pending).toBe(2);
+    expect(info!.limits).toMatchObject({
+      perKey: {
+        concurrency: 1,
+        rate: { limit: 10, period: 1000 },
+        parked: 2,
+        parkedKeys: 1,
+        keys: [{ key: 'acme', parked: 2, running: 1, startedInWindow: 1 }],
+      },
+    });
+    expect((await q('queue', 'inspect', tenants)).stdout).toMatch(
+      /Parked: +2 tasks of 1 keys wait for their key's limit \(counted as pending\)\n {2}acme: 2 waiting, 1 running/,
+    );
+    const alone = await q('queue', 'limit', tenants, '--per-key');
+    expect(alone.exitCode).not.toBe(0);
+    expect(alone.stderr).toMatch(/--per-key sets the limits of each flow key/);
+    const off = json<{ perKey?: Record<string, unknown> }>(
+      (await q('queue', 'limit', tenants, '--per-key', '--concurrency', 'off', '--rate', 'off', '--json'))
+        .stdout,
+    );
+    expect(off.perKey).toBeUndefined();
+    // The parked tasks went back to pending.
+    expect((await ownBroker.dequeue([tenants], { count: 10, leaseDuration: 30_000 })).tasks).toHaveLength(2);
     await ownBroker.close();
   });
 

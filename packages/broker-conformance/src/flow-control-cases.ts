@@ -3,6 +3,7 @@
  * dequeue, whichever process set them. Registered by `testBroker()` only when the broker has it.
  */
 import {
+  flowKeyHeader,
   hasFlowControl,
   ValidationError,
   type Broker,
@@ -30,6 +31,18 @@ export function flowControlCases(context: SuiteContext): void {
     };
     const dequeue = (broker: Broker, count: number): Promise<FlowDequeueResult> =>
       broker.dequeue([context.queue()], { count, ...lease });
+    /** Enqueues tasks of flow keys in this order, e.g. ['a', 'a', 'b']; returns their ids. */
+    const enqueueKeyed = async (broker: Broker, flowKeys: readonly string[]): Promise<string[]> => {
+      const ids: string[] = [];
+      for (const flowKey of flowKeys) {
+        const message = context.message({ headers: { [flowKeyHeader]: flowKey } });
+        await broker.enqueue({ message });
+        ids.push(message.id);
+      }
+      return ids;
+    };
+    const keysOf = (result: FlowDequeueResult): string[] =>
+      result.tasks.map((task) => task.message.headers[flowKeyHeader] ?? '');
 
     flowIt('reports no limits for a queue without any, and holds nothing back', async (broker) => {
       const state = await broker.flowState(context.queue());
@@ -137,6 +150,122 @@ export function flowControlCases(context: SuiteContext): void {
         broker.setFlowLimits(context.queue(), { rate: { limit: 5, period: 1.5 } }),
       ).rejects.toBeInstanceOf(ValidationError);
       await expect(broker.pauseFlow(context.queue(), -1)).rejects.toBeInstanceOf(ValidationError);
+    });
+
+    flowIt(
+      'per key: a key at its concurrency limit does not block the tasks of other keys behind it',
+      async (broker) => {
+        await broker.setFlowLimits(context.queue(), { perKey: { concurrency: 2 } });
+        await enqueueKeyed(broker, ['a', 'a', 'a', 'a', 'a', 'b', 'b', 'b']);
+        const first = await dequeue(broker, 10);
+        expect(keysOf(first).sort()).toEqual(['a', 'a', 'b', 'b']);
+        expect(first.held).toEqual([{ queue: context.queue(), reason: 'keys' }]);
+        expect((await dequeue(broker, 10)).tasks).toHaveLength(0);
+        // Parked tasks are still pending tasks of the queue.
+        expect((await broker.queueStats(context.queue(), Date.now())).pending).toBe(4);
+        const state = await broker.flowState(context.queue());
+        expect(state.limits).toEqual({ perKey: { concurrency: 2 } });
+        expect(state.perKey?.parked).toBe(4);
+        expect(state.perKey?.keys).toEqual([
+          { key: 'a', parked: 3, running: 2, startedInWindow: 0 },
+          { key: 'b', parked: 1, running: 2, startedInWindow: 0 },
+        ]);
+      },
+    );
+
+    flowIt(
+      "per key: a finished task frees its key's slot, for the oldest parked task of that key",
+      async (broker) => {
+        await broker.setFlowLimits(context.queue(), { perKey: { concurrency: 1 } });
+        const ids = await enqueueKeyed(broker, ['a', 'a', 'a', 'b']);
+        const first = await dequeue(broker, 10);
+        expect(first.tasks.map((task) => task.message.id).sort()).toEqual([ids[0], ids[3]].sort());
+        const taskA = first.tasks.find((task) => task.message.id === ids[0])!;
+        await broker.done(taskA.message, { token: taskA.leaseToken });
+        const second = await dequeue(broker, 10);
+        expect(second.tasks.map((task) => task.message.id)).toEqual([ids[1]]);
+        await broker.done(second.tasks[0]!.message, { token: second.tasks[0]!.leaseToken });
+        expect((await dequeue(broker, 10)).tasks.map((task) => task.message.id)).toEqual([ids[2]]);
+      },
+    );
+
+    flowIt('per key: the slot of a recovered task comes back to its key', async (broker) => {
+      await broker.setFlowLimits(context.queue(), { perKey: { concurrency: 1 } });
+      await enqueueKeyed(broker, ['a', 'a']);
+      const taken = await broker.dequeue([context.queue()], { count: 5, leaseDuration: 1000 });
+      expect(taken.tasks).toHaveLength(1);
+      expect((await dequeue(broker, 5)).tasks).toHaveLength(0);
+      const [expired] = await broker.listLeaseExpired([context.queue()], Date.now() + 60_000);
+      await broker.retry(expired!, {
+        processAt: Date.now() + 60_000,
+        errorMessage: 'lease expired',
+        isFailure: true,
+      });
+      expect(keysOf(await dequeue(broker, 5))).toEqual(['a']);
+    });
+
+    flowIt('per key: a key at its rate limit is parked and says when it can go on', async (broker) => {
+      await broker.setFlowLimits(context.queue(), { perKey: { rate: { limit: 2, period: 60_000 } } });
+      await enqueueKeyed(broker, ['a', 'a', 'a', 'b']);
+      expect(keysOf(await dequeue(broker, 10)).sort()).toEqual(['a', 'a', 'b']);
+      const held = await dequeue(broker, 10);
+      expect(held.tasks).toHaveLength(0);
+      expect(held.held?.[0]?.reason).toBe('keys');
+      expect(held.held?.[0]?.retryAfter).toBeGreaterThan(50_000);
+      expect((await broker.flowState(context.queue())).perKey?.keys).toEqual([
+        { key: 'a', parked: 1, running: 0, startedInWindow: 2 },
+      ]);
+    });
+
+    flowIt(
+      'per key: parked tasks are deleted, archived and released with the pending ones',
+      async (broker) => {
+        await broker.setFlowLimits(context.queue(), { perKey: { concurrency: 1 } });
+        await enqueueKeyed(broker, ['a', 'a', 'a']);
+        await dequeue(broker, 10);
+        expect(await broker.deleteAllTasks(context.queue(), 'pending')).toBe(2);
+        expect((await broker.queueStats(context.queue(), Date.now())).pending).toBe(0);
+        await enqueueKeyed(broker, ['a', 'a']);
+        expect((await dequeue(broker, 10)).tasks).toHaveLength(0);
+        expect(await broker.archiveAllTasks(context.queue(), 'pending')).toBe(2);
+        expect((await broker.queueStats(context.queue(), Date.now())).archived).toBe(2);
+        const [parkedId] = await enqueueKeyed(broker, ['a']);
+        expect((await dequeue(broker, 10)).tasks).toHaveLength(0);
+        await broker.setFlowLimits(context.queue(), { perKey: null });
+        expect((await dequeue(broker, 10)).tasks.map((task) => task.message.id)).toEqual([parkedId]);
+      },
+    );
+
+    flowIt('per key: a paused flow key waits while the other keys go on', async (broker) => {
+      // With a per-key limit the key has room for, the pause still holds it back.
+      await broker.setFlowLimits(context.queue(), { perKey: { concurrency: 10 } });
+      const ids = await enqueueKeyed(broker, ['a', 'b', 'a', 'b']);
+      await broker.pauseFlow(context.queue(), 30_000, 'a');
+      const first = await dequeue(broker, 10);
+      expect(first.tasks.map((task) => task.message.id)).toEqual([ids[1], ids[3]]);
+      const held = await dequeue(broker, 10);
+      expect(held.tasks).toHaveLength(0);
+      expect(held.held?.[0]?.reason).toBe('keys');
+      expect(held.held?.[0]?.retryAfter).toBeGreaterThan(25_000);
+      const key = (await broker.flowState(context.queue())).perKey?.keys[0];
+      expect(key).toMatchObject({ key: 'a', parked: 2 });
+      expect(key?.pausedUntil).toBeGreaterThan(Date.now() + 25_000);
+      expect((await broker.queueStats(context.queue(), Date.now())).pending).toBe(2);
+      await broker.clearFlowLimits(context.queue());
+      expect((await dequeue(broker, 10)).tasks.map((task) => task.message.id)).toEqual([ids[0], ids[2]]);
+      // Cleared means the key's pause is gone too, also for per-key limits set afterwards.
+      await broker.setFlowLimits(context.queue(), { perKey: { concurrency: 5 } });
+      await enqueueKeyed(broker, ['a']);
+      expect(keysOf(await dequeue(broker, 10))).toEqual(['a']);
+    });
+
+    flowIt('per key: refuses per-key limits that are not whole positive numbers', async (broker) => {
+      await expect(
+        broker.setFlowLimits(context.queue(), { perKey: { concurrency: 0 } }),
+      ).rejects.toBeInstanceOf(ValidationError);
+      await expect(
+        broker.setFlowLimits(context.queue(), { perKey: { burst: 3 } as never }),
+      ).rejects.toBeInstanceOf(ValidationError);
     });
 
     flowIt('wakes a server waiting for tasks when a limit changes or a slot is announced', async (broker) => {

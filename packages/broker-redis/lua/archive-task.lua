@@ -17,14 +17,16 @@
 if redis.call("EXISTS", KEYS[1]) == 0 then
   return 0
 end
-local fields = redis.call("HMGET", KEYS[1], "state", "group")
-local state, group = fields[1], fields[2]
+local fields = redis.call("HMGET", KEYS[1], "state", "group", "flow_key")
+local state, group, flowKey = fields[1], fields[2], fields[3]
 if state == "active" then
   return -2
 elseif state == "archived" then
   return -1
 elseif state == "pending" then
-  if redis.call("LREM", ARGV[5] .. "pending", 1, ARGV[1]) == 0 then
+  -- @q: a task parked by per-key flow limits (see dequeue.lua) is pending too.
+  if redis.call("LREM", ARGV[5] .. "pending", 1, ARGV[1]) == 0
+    and not (flowKey and redis.call("LREM", ARGV[5] .. "flow:k:" .. flowKey .. ":parked", 1, ARGV[1]) > 0) then
     return redis.error_reply("internal error: task id not found in list " .. ARGV[5] .. "pending")
   end
 elseif state == "aggregating" then

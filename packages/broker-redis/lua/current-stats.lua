@@ -12,8 +12,13 @@
 -- KEYS[10] total failed count        P:{q}:failed
 -- KEYS[11] paused flag               P:{q}:paused
 -- KEYS[12] groups set                P:{q}:groups
+-- KEYS[13] parked keys               P:{q}:flow:parked (@q extension)
 -- ARGV[1]  task key prefix P:{q}:t:
 -- ARGV[2]  group key prefix P:{q}:g:
+-- ARGV[3]  per-key prefix P:{q}:flow:k:
+--
+-- Tasks parked by per-key flow limits (see dequeue.lua) count as pending, and their oldest as the oldest
+-- pending task when it waited longer.
 --
 -- Returns a flat array of name, integer pairs: pending, active, scheduled, retry, archived, completed,
 -- processed, failed, processed_total, failed_total, paused (0/1), oldest_pending_since (Unix ns, 0 when
@@ -30,7 +35,14 @@ local function counter(key)
   end
   return 0
 end
-add("pending", redis.call("LLEN", KEYS[1]))
+local parkedLists = {}
+local pending = redis.call("LLEN", KEYS[1])
+for _, flowKey in ipairs(redis.call("ZRANGE", KEYS[13], 0, -1)) do
+  local list = ARGV[3] .. flowKey .. ":parked"
+  table.insert(parkedLists, list)
+  pending = pending + redis.call("LLEN", list)
+end
+add("pending", pending)
 add("active", redis.call("LLEN", KEYS[2]))
 add("scheduled", redis.call("ZCARD", KEYS[3]))
 add("retry", redis.call("ZCARD", KEYS[4]))
@@ -42,13 +54,21 @@ add("processed_total", counter(KEYS[9]))
 add("failed_total", counter(KEYS[10]))
 add("paused", redis.call("EXISTS", KEYS[11]))
 local oldestPendingSince = 0
-local oldest = redis.call("LRANGE", KEYS[1], -1, -1)
-if #oldest > 0 then
-  local since = redis.call("HGET", ARGV[1] .. oldest[1], "pending_since")
-  if since then
-    -- Returned as text: Unix nanoseconds exceed the doubles Lua converts integers through.
-    oldestPendingSince = since
+local function considerOldest(list)
+  local oldest = redis.call("LRANGE", list, -1, -1)
+  if #oldest > 0 then
+    local since = redis.call("HGET", ARGV[1] .. oldest[1], "pending_since")
+    -- Returned as text: Unix nanoseconds exceed the doubles Lua converts integers through. Same-length
+    -- decimal strings compare as numbers do.
+    if since and (oldestPendingSince == 0 or #since < #oldestPendingSince
+        or (#since == #oldestPendingSince and since < oldestPendingSince)) then
+      oldestPendingSince = since
+    end
   end
+end
+considerOldest(KEYS[1])
+for _, list in ipairs(parkedLists) do
+  considerOldest(list)
 end
 add("oldest_pending_since", oldestPendingSince)
 local groups = redis.call("SMEMBERS", KEYS[12])

@@ -11,12 +11,14 @@
 if redis.call("EXISTS", KEYS[1]) == 0 then
   return 0
 end
-local fields = redis.call("HMGET", KEYS[1], "state", "group", "unique_key")
-local state, group, uniqueKey = fields[1], fields[2], fields[3]
+local fields = redis.call("HMGET", KEYS[1], "state", "group", "unique_key", "flow_key")
+local state, group, uniqueKey, flowKey = fields[1], fields[2], fields[3], fields[4]
 if state == "active" then
   return -1
 elseif state == "pending" then
-  if redis.call("LREM", ARGV[2] .. "pending", 0, ARGV[1]) == 0 then
+  -- @q: a task parked by per-key flow limits (see dequeue.lua) is pending too.
+  if redis.call("LREM", ARGV[2] .. "pending", 0, ARGV[1]) == 0
+    and not (flowKey and redis.call("LREM", ARGV[2] .. "flow:k:" .. flowKey .. ":parked", 0, ARGV[1]) > 0) then
     return redis.error_reply("task is not found in list: " .. ARGV[2] .. "pending")
   end
 elseif state == "aggregating" then

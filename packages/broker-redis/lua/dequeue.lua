@@ -14,6 +14,8 @@
 --          fenced on it; Go Asynq ignores the field)
 -- KEYS[5]  flow limits   P:{q}:flow (@q extension, see flow control below)
 -- KEYS[6]  start log     P:{q}:flow:starts
+-- KEYS[7]  parked keys   P:{q}:flow:parked (@q extension, per-key limits below)
+-- ARGV[5]  per-key prefix P:{q}:flow:k:
 --
 -- Flow control (@q extension; Go Asynq servers do not read these keys): when the queue's flow hash holds
 -- `concurrency`, at most that many tasks of the queue are leased at once (the lease zset counts them);
@@ -21,19 +23,35 @@
 -- rate_period (the start log keeps one member per task taken, scored by the Redis clock in ms); while
 -- `paused_until` (Unix ms) is ahead, nothing is taken. A queue without a flow hash costs one HMGET.
 --
+-- Per-key limits (@q extension): with `key_concurrency` and/or `key_rate_limit` + `key_rate_period` in
+-- the flow hash (or `key_pauses`, set once a key was paused: P:{q}:flow:k:<key>:paused, expiring when the
+-- pause ends, holds that key's tasks back), each flow key (the task hash's `flow_key` field) is limited on its own. A task whose key
+-- is at its limit is parked: moved from pending to the key's list P:{q}:flow:k:<key>:parked (oldest at
+-- the right), its key added to the parked-keys sorted set scored by when to look at it again (Redis ms:
+-- now for a key waiting on running tasks, the end of the window for a rate). Each call first releases
+-- parked tasks of due keys that have room, oldest keys first, back to the head of pending, and rescores
+-- them, which rotates between keys. A key's leased tasks are counted in P:{q}:flow:k:<key>:running (ids
+-- scored by when taken); ids no longer in the lease set (outcome written, recovered) are dropped when
+-- the key looks full. Its starts are logged in P:{q}:flow:k:<key>:starts. Tasks without a flow key are
+-- held by the queue's limits only. Bounded: at most 16 keys released from and 100 tasks parked per call.
+--
 -- Returns a flat array of triples { id, kind, data }: kind "ok" with data = msg; "missing" (no task
 -- record), "nomsg" (a hash without msg) or "wrongtype" (data = the record's Redis type), each with
 -- data "" unless said. Empty when the queue is paused or has nothing pending. An error reply when
 -- pending cannot be popped before anything was taken (e.g. it is not a list). A queue with a flow hash
 -- gets one more triple at the end, { "", "flow", "<reason>:<ms>" }: reason "" when no limit held the
 -- dequeue back, else "concurrency", "rate" or "paused", with the milliseconds until a task can be taken
--- again ("" when that waits on running tasks).
+-- again ("" when that waits on running tasks). Reason "keys" (per-key limits): every task looked at
+-- belonged to a key at its limit; the milliseconds until a rate-held key may go on, 0 when the call
+-- stopped at its parking bound with tasks still pending, "" when keys wait on running tasks.
 if redis.call("EXISTS", KEYS[2]) == 1 then
   return {}
 end
 local count = tonumber(ARGV[3])
-local flow = redis.call("HMGET", KEYS[5], "concurrency", "rate_limit", "rate_period", "paused_until")
-local limited = flow[1] or flow[2] or flow[4]
+local flow = redis.call("HMGET", KEYS[5], "concurrency", "rate_limit", "rate_period", "paused_until",
+  "key_concurrency", "key_rate_limit", "key_rate_period", "key_pauses")
+local perKey = flow[5] or flow[6] or flow[8]
+local limited = flow[1] or flow[2] or flow[4] or perKey
 local now, period, heldBy
 if limited then
   -- Redis 3.2-4 replicate a script verbatim unless told otherwise, which refuses writes after TIME.
@@ -70,17 +88,8 @@ if limited then
   end
 end
 local taken = {}
-for _ = 1, count do
-  local id = redis.pcall("RPOPLPUSH", KEYS[1], KEYS[3])
-  if type(id) == "table" and id.err then
-    if #taken == 0 then
-      return redis.error_reply(id.err)
-    end
-    break
-  end
-  if not id then
-    break
-  end
+-- Leases a task already moved to active; appends its triple to taken.
+local function lease(id)
   redis.call("ZADD", KEYS[4], ARGV[1], id)
   local key = ARGV[2] .. id
   local keyType = redis.call("TYPE", key)["ok"]
@@ -111,6 +120,175 @@ for _ = 1, count do
     redis.call("ZADD", KEYS[6], now, now .. ":" .. id)
   end
 end
+local keyHold
+if not perKey then
+  for _ = 1, count do
+    local id = redis.pcall("RPOPLPUSH", KEYS[1], KEYS[3])
+    if type(id) == "table" and id.err then
+      if #taken == 0 then
+        return redis.error_reply(id.err)
+      end
+      break
+    end
+    if not id then
+      break
+    end
+    lease(id)
+  end
+else
+  local prefix = ARGV[5]
+  local keyLimit = tonumber(flow[5])
+  local keyRate = tonumber(flow[6])
+  local keyPeriod = tonumber(flow[7])
+  if not keyPeriod then
+    keyRate = nil
+  end
+  local keyPauses = flow[8]
+  local idleTtl = 7 * 24 * 3600 * 1000
+  local states = {}
+  -- Room of one key now: free slots and tokens (math.huge when unlimited), read once per call.
+  local function keyState(flowKey)
+    local state = states[flowKey]
+    if state then
+      return state
+    end
+    state = { free = math.huge, tokens = math.huge }
+    if keyLimit then
+      local running = prefix .. flowKey .. ":running"
+      local leased = redis.call("ZCARD", running)
+      if leased >= keyLimit then
+        -- A finished or recovered task left the lease set: its slot is free again.
+        for _, id in ipairs(redis.call("ZRANGE", running, 0, -1)) do
+          if not redis.call("ZSCORE", KEYS[4], id) then
+            redis.call("ZREM", running, id)
+            leased = leased - 1
+          end
+        end
+      end
+      state.free = keyLimit - leased
+    end
+    if keyRate then
+      local starts = prefix .. flowKey .. ":starts"
+      redis.call("ZREMRANGEBYSCORE", starts, "-inf", now - keyPeriod)
+      state.tokens = keyRate - redis.call("ZCARD", starts)
+    end
+    if keyPauses then
+      local pausedFor = redis.call("PTTL", prefix .. flowKey .. ":paused")
+      if pausedFor > 0 then
+        state.free, state.resumeAt = 0, now + pausedFor
+      end
+    end
+    states[flowKey] = state
+    return state
+  end
+  -- When to look at a parked key again (Redis ms).
+  local function nextLook(flowKey, state)
+    if state.resumeAt then
+      return state.resumeAt
+    end
+    if state.tokens <= 0 then
+      local oldest = redis.call("ZRANGE", prefix .. flowKey .. ":starts", 0, 0, "WITHSCORES")
+      if oldest[2] then
+        return math.max(now + 1, tonumber(oldest[2]) + keyPeriod)
+      end
+    end
+    return now
+  end
+  -- Release: parked tasks of due keys with room go back to the head of pending, oldest first.
+  local budget = count
+  local released = {}
+  if budget > 0 then
+    for _, flowKey in ipairs(redis.call("ZRANGEBYSCORE", KEYS[7], "-inf", now, "LIMIT", 0, 16)) do
+      if budget <= 0 then
+        break
+      end
+      local state = keyState(flowKey)
+      local room = math.min(state.free, state.tokens, budget)
+      local list = prefix .. flowKey .. ":parked"
+      local ids = {}
+      while #ids < room do
+        local id = redis.call("RPOP", list)
+        if not id then
+          break
+        end
+        table.insert(ids, id)
+      end
+      for i = #ids, 1, -1 do
+        redis.call("RPUSH", KEYS[1], ids[i])
+        released[ids[i]] = true
+      end
+      budget = budget - #ids
+      if redis.call("EXISTS", list) == 0 then
+        redis.call("ZREM", KEYS[7], flowKey)
+      else
+        -- Behind the keys looked at longer ago: rotation.
+        redis.call("ZADD", KEYS[7], nextLook(flowKey, state), flowKey)
+      end
+    end
+  end
+  local parked = 0
+  local takenCount = 0
+  while takenCount < count do
+    local id = redis.pcall("RPOP", KEYS[1])
+    if type(id) == "table" and id.err then
+      if takenCount == 0 then
+        return redis.error_reply(id.err)
+      end
+      break
+    end
+    if not id then
+      break
+    end
+    local flowKey = redis.pcall("HGET", ARGV[2] .. id, "flow_key")
+    if type(flowKey) ~= "string" then
+      flowKey = nil
+    end
+    local state = flowKey and keyState(flowKey)
+    if state and (state.free <= 0 or state.tokens <= 0) then
+      redis.call("LPUSH", prefix .. flowKey .. ":parked", id)
+      redis.call("ZADD", KEYS[7], "NX", nextLook(flowKey, state), flowKey)
+      parked = parked + 1
+      if parked >= 100 then
+        break
+      end
+    else
+      if state then
+        if not released[id] then
+          -- An older task of the key waits aside: it goes first, this one takes its place.
+          local older = redis.call("RPOP", prefix .. flowKey .. ":parked")
+          if older then
+            redis.call("LPUSH", prefix .. flowKey .. ":parked", id)
+            id = older
+          end
+        end
+        state.free = state.free - 1
+        state.tokens = state.tokens - 1
+        if keyLimit then
+          local running = prefix .. flowKey .. ":running"
+          redis.call("ZADD", running, now, id)
+          redis.call("PEXPIRE", running, idleTtl)
+        end
+        if keyRate then
+          local starts = prefix .. flowKey .. ":starts"
+          redis.call("ZADD", starts, now, now .. ":" .. id)
+          redis.call("PEXPIRE", starts, keyPeriod)
+        end
+      end
+      redis.call("LPUSH", KEYS[3], id)
+      lease(id)
+      takenCount = takenCount + 1
+    end
+  end
+  keyHold = nil
+  if takenCount < count and redis.call("EXISTS", KEYS[7]) == 1 then
+    if parked >= 100 and redis.call("EXISTS", KEYS[1]) == 1 then
+      keyHold = "0"
+    else
+      local upcoming = redis.call("ZRANGEBYSCORE", KEYS[7], "(" .. now, "+inf", "WITHSCORES", "LIMIT", 0, 1)
+      keyHold = upcoming[2] and tostring(tonumber(upcoming[2]) - now) or ""
+    end
+  end
+end
 if limited then
   local takenCount = #taken / 3
   if takenCount < count then
@@ -121,6 +299,8 @@ if limited then
   if heldBy == "rate" then
     local oldest = redis.call("ZRANGE", KEYS[6], 0, 0, "WITHSCORES")
     retryAfter = math.max(1, tonumber(oldest[2]) + period - now)
+  elseif keyHold then
+    heldBy, retryAfter = "keys", keyHold
   end
   if period and takenCount > 0 then
     redis.call("PEXPIRE", KEYS[6], period)

@@ -16,9 +16,9 @@
 -- ARGV[4]  queue name, the message published on ARGV[3]
 -- ARGV[5]  number of tasks
 -- ARGV[6]  mode, "atomic" or "each"
--- then six per task: task id, encoded TaskMessage, target ("pending", "scheduled" or "aggregating"),
+-- then seven per task: task id, encoded TaskMessage, target ("pending", "scheduled" or "aggregating"),
 -- process-at in Unix seconds (scheduled only, else 0), lock TTL in whole seconds (0 when not unique),
--- group name ("" unless aggregating).
+-- group name ("" unless aggregating), flow key ("" when none; @q extension, stored as `flow_key`).
 --
 -- Returns { written, code per task... }: a code is 1 (accepted), -1 (uniqueness lock held, also by an
 -- earlier task of the batch) or 0 (task id taken, also by an earlier task of the batch). In "atomic"
@@ -28,7 +28,7 @@ local count = tonumber(ARGV[5])
 local tasks = {}
 local keyIndex = 4
 for i = 1, count do
-  local base = 6 + (i - 1) * 6
+  local base = 6 + (i - 1) * 7
   local task = {
     id = ARGV[base + 1],
     msg = ARGV[base + 2],
@@ -36,6 +36,7 @@ for i = 1, count do
     score = ARGV[base + 4],
     ttl = ARGV[base + 5],
     group = ARGV[base + 6],
+    flowKey = ARGV[base + 7],
     key = KEYS[keyIndex],
   }
   keyIndex = keyIndex + 1
@@ -60,6 +61,9 @@ local function conflict(task, seenIds, seenLocks)
 end
 
 local function write(task)
+  if task.flowKey ~= "" then
+    redis.call("HSET", task.key, "flow_key", task.flowKey)
+  end
   if task.uniqueKey then
     redis.call("SET", task.uniqueKey, task.id, "EX", task.ttl)
   end

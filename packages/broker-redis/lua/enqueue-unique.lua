@@ -11,6 +11,8 @@
 -- ARGV[4]  now, Unix nanoseconds (pending_since)
 -- ARGV[5]  notify channel P:{q}:notify (@q extension)
 -- ARGV[6]  queue name, the message published on ARGV[5]
+-- ARGV[7]  flow key, stored as the hash field `flow_key` (@q extension, read by dequeue.lua's per-key
+--          limits); absent or "" when none
 --
 -- Returns 1 when written, -1 when the lock is held (duplicate), 0 when the task id is taken.
 local locked = redis.call("SET", KEYS[1], ARGV[1], "NX", "EX", ARGV[2])
@@ -22,6 +24,9 @@ if redis.call("EXISTS", KEYS[2]) == 1 then
   return 0
 end
 redis.call("HSET", KEYS[2], "msg", ARGV[3], "state", "pending", "pending_since", ARGV[4], "unique_key", KEYS[1])
+if ARGV[7] and ARGV[7] ~= "" then
+  redis.call("HSET", KEYS[2], "flow_key", ARGV[7])
+end
 redis.call("LPUSH", KEYS[3], ARGV[1])
 redis.call("PUBLISH", ARGV[5], ARGV[6])
 return 1

@@ -9,6 +9,8 @@
 -- ARGV[2]  lock TTL, whole seconds
 -- ARGV[3]  process-at, Unix seconds (the score)
 -- ARGV[4]  encoded TaskMessage
+-- ARGV[5]  flow key, stored as the hash field `flow_key` (@q extension, read by dequeue.lua's per-key
+--          limits); absent or "" when none
 --
 -- Returns 1 when written, -1 when the lock is held (duplicate), 0 when the task id is taken.
 local locked = redis.call("SET", KEYS[1], ARGV[1], "NX", "EX", ARGV[2])
@@ -20,5 +22,8 @@ if redis.call("EXISTS", KEYS[2]) == 1 then
   return 0
 end
 redis.call("HSET", KEYS[2], "msg", ARGV[4], "state", "scheduled", "unique_key", KEYS[1])
+if ARGV[5] and ARGV[5] ~= "" then
+  redis.call("HSET", KEYS[2], "flow_key", ARGV[5])
+end
 redis.call("ZADD", KEYS[3], ARGV[3], ARGV[1])
 return 1

@@ -15,6 +15,7 @@ import { assertEnqueueRequest } from '@q/core/internal';
 import type { QueueKeys, RedisKeys } from './redis-keys';
 import type { ScriptCall } from './redis-scripts';
 import { encodeTaskMessage } from './task-message-codec';
+import { flowKeyOf } from './enqueue-flow-key';
 import { toUnixNanoseconds, toUnixSeconds, toWholeSeconds } from './unix-time';
 
 export type EnqueueTarget = Extract<TaskState, 'pending' | 'scheduled' | 'aggregating'>;
@@ -28,6 +29,8 @@ export interface EnqueuePlan {
   processAtSeconds: number;
   /** Lock TTL in whole seconds; 0 when not unique. */
   uniqueTtlSeconds: number;
+  /** The task's flow key (its `q-flow-key` header), stored as the hash field `flow_key`; "" when none. */
+  flowKey: string;
   result: EnqueueResult;
 }
 
@@ -42,6 +45,7 @@ export function planEnqueue(keys: RedisKeys, request: EnqueueRequest, now: numbe
     : request.message.groupKey
       ? 'aggregating'
       : 'pending';
+  const flowKey = flowKeyOf(request.message);
   const message: TaskMessage = {
     ...request.message,
     uniqueKey: uniqueTtl === undefined ? '' : queueKeys.unique(request.message.type, request.message.payload),
@@ -61,6 +65,7 @@ export function planEnqueue(keys: RedisKeys, request: EnqueueRequest, now: numbe
     target,
     processAtSeconds: scheduled ? toUnixSeconds(processAt) : 0,
     uniqueTtlSeconds,
+    flowKey,
     result,
   };
 }
@@ -75,12 +80,12 @@ export function enqueueCall(plan: EnqueuePlan, now: number): ScriptCall {
       ? {
           script: 'schedule-unique',
           keys: [message.uniqueKey, taskKey, keys.scheduled],
-          args: [message.id, plan.uniqueTtlSeconds, plan.processAtSeconds, encoded],
+          args: [message.id, plan.uniqueTtlSeconds, plan.processAtSeconds, encoded, plan.flowKey],
         }
       : {
           script: 'schedule',
           keys: [taskKey, keys.scheduled],
-          args: [encoded, plan.processAtSeconds, message.id],
+          args: [encoded, plan.processAtSeconds, message.id, plan.flowKey],
         };
   }
   if (plan.target === 'aggregating') {
@@ -98,12 +103,20 @@ export function enqueueCall(plan: EnqueuePlan, now: number): ScriptCall {
     ? {
         script: 'enqueue-unique',
         keys: [message.uniqueKey, taskKey, keys.pending],
-        args: [message.id, plan.uniqueTtlSeconds, encoded, toUnixNanoseconds(now), keys.notify, keys.queue],
+        args: [
+          message.id,
+          plan.uniqueTtlSeconds,
+          encoded,
+          toUnixNanoseconds(now),
+          keys.notify,
+          keys.queue,
+          plan.flowKey,
+        ],
       }
     : {
         script: 'enqueue',
         keys: [taskKey, keys.pending],
-        args: [encoded, message.id, toUnixNanoseconds(now), keys.notify, keys.queue],
+        args: [encoded, message.id, toUnixNanoseconds(now), keys.notify, keys.queue, plan.flowKey],
       };
 }
 
@@ -139,6 +152,7 @@ export function enqueueBatchCall(
       plan.processAtSeconds,
       plan.uniqueTtlSeconds,
       plan.target === 'aggregating' ? plan.message.groupKey : '',
+      plan.flowKey,
     );
   }
   return { script: 'enqueue-batch', keys, args };

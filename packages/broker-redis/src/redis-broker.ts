@@ -330,8 +330,8 @@ export class RedisBroker implements Broker, FlowControl {
     return this.guard('flowState', () => this.flow.flowState(queue));
   }
 
-  pauseFlow(queue: string, duration: number): Promise<void> {
-    return this.guard('pauseFlow', () => this.flow.pauseFlow(queue, duration));
+  pauseFlow(queue: string, duration: number, flowKey?: string): Promise<void> {
+    return this.guard('pauseFlow', () => this.flow.pauseFlow(queue, duration, flowKey));
   }
 
   announceFlowSlot(queue: string): Promise<void> {

@@ -31,6 +31,10 @@ export class QueueKeys {
   readonly flow: string;
   /** @q extension: one member per task taken within the rate's period (sorted set, Redis-clock ms). */
   readonly flowStarts: string;
+  /** @q extension: the flow keys with parked tasks (sorted set, scored by when to look at them again). */
+  readonly flowParked: string;
+  /** `P:{q}:flow:k:`, followed by a flow key and `:parked`, `:running` or `:starts`. */
+  readonly flowKeyPrefix: string;
 
   constructor(
     prefix: string,
@@ -54,6 +58,8 @@ export class QueueKeys {
     this.notify = `${this.queuePrefix}notify`;
     this.flow = `${this.queuePrefix}flow`;
     this.flowStarts = `${this.queuePrefix}flow:starts`;
+    this.flowParked = `${this.queuePrefix}flow:parked`;
+    this.flowKeyPrefix = `${this.queuePrefix}flow:k:`;
   }
 
   task(taskId: string): string {

@@ -98,8 +98,9 @@ export class RedisQueueAdmin implements QueueAdmin {
           keys.failedTotal,
           keys.paused,
           keys.groups,
+          keys.flowParked,
         ],
-        args: [keys.taskPrefix, keys.groupPrefix],
+        args: [keys.taskPrefix, keys.groupPrefix, keys.flowKeyPrefix],
       }),
       runScript(this.connection, {
         script: 'memory-usage',
@@ -195,8 +196,11 @@ export class RedisQueueAdmin implements QueueAdmin {
     if (state === 'pending' || state === 'active') {
       const reply = await runScriptBuffer(this.connection, {
         script: 'list-messages',
-        keys: [state === 'pending' ? keys.pending : keys.active, keys.lease],
-        args: [-range.stop - 1, -range.start - 1, keys.taskPrefix],
+        keys: state === 'pending' ? [keys.pending, keys.lease, keys.flowParked] : [keys.active, keys.lease],
+        args:
+          state === 'pending'
+            ? [-range.stop - 1, -range.start - 1, keys.taskPrefix, keys.flowKeyPrefix]
+            : [-range.stop - 1, -range.start - 1, keys.taskPrefix],
       });
       const tasks: StoredTask[] = [];
       // The list's oldest task is at its right end; the script answers from left to right.
@@ -319,8 +323,8 @@ export class RedisQueueAdmin implements QueueAdmin {
     if (state === 'pending') {
       reply = await runScript(this.connection, {
         script: 'delete-all-pending',
-        keys: [keys.pending],
-        args: [keys.taskPrefix],
+        keys: [keys.pending, keys.flowParked],
+        args: [keys.taskPrefix, keys.flowKeyPrefix],
       });
     } else if (state === 'aggregating') {
       const name = requireGroup(group);
@@ -380,8 +384,8 @@ export class RedisQueueAdmin implements QueueAdmin {
       return replyNumber(
         await runScript(this.connection, {
           script: 'archive-all-pending',
-          keys: [keys.pending, keys.archived],
-          args: [...trim, keys.taskPrefix],
+          keys: [keys.pending, keys.archived, keys.flowParked],
+          args: [...trim, keys.taskPrefix, keys.flowKeyPrefix],
         }),
       );
     }
@@ -420,8 +424,16 @@ export class RedisQueueAdmin implements QueueAdmin {
     const code = replyNumber(
       await runScript(this.connection, {
         script: 'remove-queue',
-        keys: [keys.pending, keys.active, keys.scheduled, keys.retry, keys.archived, keys.lease],
-        args: [keys.taskPrefix, force ? 1 : 0],
+        keys: [
+          keys.pending,
+          keys.active,
+          keys.scheduled,
+          keys.retry,
+          keys.archived,
+          keys.lease,
+          keys.flowParked,
+        ],
+        args: [keys.taskPrefix, force ? 1 : 0, keys.flowKeyPrefix],
       }),
     );
     if (code !== 1) throw new QueueNotEmptyError(queue);

@@ -43,7 +43,9 @@ type MalformedReading = Extract<RecordReading, { ok: false }>;
 function readFlowHold(queue: string, data: string): FlowHold | undefined {
   const separator = data.indexOf(':');
   const reason = data.slice(0, separator);
-  if (reason !== 'concurrency' && reason !== 'rate' && reason !== 'paused') return undefined;
+  if (reason !== 'concurrency' && reason !== 'rate' && reason !== 'paused' && reason !== 'keys') {
+    return undefined;
+  }
   const wait = data.slice(separator + 1);
   return wait === '' ? { queue, reason } : { queue, reason, retryAfter: Number(wait) };
 }
@@ -100,8 +102,16 @@ export class RedisTaskConsumer implements TaskConsumer {
       try {
         reply = await runScriptBuffer(this.connection, {
           script: 'dequeue',
-          keys: [keys.pending, keys.paused, keys.active, keys.lease, keys.flow, keys.flowStarts],
-          args: [toUnixSeconds(leaseExpiresAt), keys.taskPrefix, remaining, leaseToken],
+          keys: [
+            keys.pending,
+            keys.paused,
+            keys.active,
+            keys.lease,
+            keys.flow,
+            keys.flowStarts,
+            keys.flowParked,
+          ],
+          args: [toUnixSeconds(leaseExpiresAt), keys.taskPrefix, remaining, leaseToken, keys.flowKeyPrefix],
         });
       } catch (error) {
         // A broken queue (say, pending is not a list) must not stop the others; Redis being down must.

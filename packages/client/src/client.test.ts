@@ -155,6 +155,13 @@ describe('Client.enqueue', () => {
     expect(await redis.llen(`${prefix}:{${queue}}:pending`)).toBe(1);
   });
 
+  it('carries the flow key in the q-flow-key header and beside the task in Redis', async () => {
+    const queue = uniqueQueue();
+    const info = await client.enqueue('sync', { n: 1 }, { queue, flowKey: 'tenant-42' });
+    expect(info.headers).toEqual({ 'q-flow-key': 'tenant-42' });
+    expect(await redis.hget(`${prefix}:{${queue}}:t:${info.id}`, 'flow_key')).toBe('tenant-42');
+  });
+
   it('puts grouped tasks in their group', async () => {
     const queue = uniqueQueue();
     const info = await client.enqueue('digest', { n: 1 }, { queue, group: 'user42' });
@@ -250,6 +257,16 @@ describe('Client input validation', () => {
       /^options\.queue " default" begins or ends with whitespace: a queue name/,
     ],
     ['a blank type', () => client.enqueue('', 1, { queue }), /type must be a non-empty string/],
+    [
+      'a flow key with braces',
+      () => client.enqueue('x', 1, { queue, flowKey: 'tenant-{1}' }),
+      /^options\.flowKey "tenant-\{1\}" contains '\{': a flow key is 1 to 256 characters/,
+    ],
+    [
+      'a flow key with a group',
+      () => client.enqueue('x', 1, { queue, flowKey: 'tenant-1', group: 'digest' }),
+      /^Give options\.flowKey or options\.group, not both/,
+    ],
     [
       'an unknown option',
       () => client.enqueue('x', 1, { queue, retries: 3 } as never),

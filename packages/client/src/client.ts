@@ -11,7 +11,9 @@ import {
   validatePayload,
 } from '@q/core/internal';
 import {
+  assertFlowKey,
   BatchAbortedError,
+  flowKeyHeader,
   jsonCodec,
   PayloadEncodingError,
   QError,
@@ -435,6 +437,19 @@ function buildRequest({
           headers[key] = value;
         }
       }
+    }
+  }
+
+  if (options.flowKey !== undefined) {
+    const flowKey = problems.check(() => assertFlowKey(options.flowKey, path('flowKey')));
+    if (group !== '') {
+      refuse(
+        'flowKey',
+        `Give ${path('flowKey')} or ${path('group')}, not both: an aggregated task is a new task without the flow key.`,
+        'conflicts with group',
+      );
+    } else if (flowKey !== undefined) {
+      headers[flowKeyHeader] = flowKey;
     }
   }
 

@@ -62,12 +62,22 @@ export {
   ValidationError,
 } from './errors';
 export type { QErrorCode, QErrorOptions, ValidationIssue } from './errors';
-export { assertFlowLimitsUpdate, hasFlowControl } from './flow-control';
+export {
+  assertFlowKey,
+  assertFlowLimitsUpdate,
+  flowKeyHeader,
+  flowKeyRule,
+  hasFlowControl,
+} from './flow-control';
 export type {
   FlowControl,
   FlowDequeueResult,
   FlowHold,
   FlowHoldReason,
+  FlowKeyLimits,
+  FlowKeyLimitsUpdate,
+  FlowKeyState,
+  FlowKeysState,
   FlowLimits,
   FlowLimitsUpdate,
   FlowRate,

@@ -44,6 +44,12 @@ export interface TaskOptions {
   group?: string;
   /** String headers carried with the task. */
   headers?: Record<string, string>;
+  /**
+   * The task's flow key (a tenant, a customer, a partner): a queue's per-key flow limits hold each key on
+   * its own, so one busy key cannot starve the others (see docs/flow-control.md). Carried in the
+   * `q-flow-key` header. Same rule as a queue name; not with `group`.
+   */
+  flowKey?: string;
 }
 
 export const taskOptionKeys = [
@@ -58,6 +64,7 @@ export const taskOptionKeys = [
   'retention',
   'group',
   'headers',
+  'flowKey',
 ] as const satisfies readonly (keyof TaskOptions)[];
 
 /** Asynq's defaults, shared by every producer. */

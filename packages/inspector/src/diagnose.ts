@@ -225,8 +225,14 @@ async function readFlow(broker: QueueAdmin, queues: string[]): Promise<Map<strin
   if (!hasFlowControl(broker)) return flow;
   const states = await Promise.all(queues.map((name) => broker.flowState(name)));
   for (const state of states) {
-    const { concurrency, rate } = state.limits;
-    if (concurrency !== undefined || rate !== undefined || state.pausedUntil !== undefined) {
+    const { concurrency, rate, perKey } = state.limits;
+    if (
+      concurrency !== undefined ||
+      rate !== undefined ||
+      perKey !== undefined ||
+      (state.perKey?.parked ?? 0) > 0 ||
+      state.pausedUntil !== undefined
+    ) {
       flow.set(state.queue, state);
     }
   }

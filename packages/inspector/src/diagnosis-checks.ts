@@ -379,7 +379,10 @@ export function checkFlowLimits(context: DiagnosisContext, queue: string): Findi
   const goServers = context.servers
     .map((reading) => reading.info)
     .filter((server) => serves(server, queue) && server.lifecycle === undefined);
-  if (goServers.length > 0 && (concurrency !== undefined || rate !== undefined)) {
+  if (
+    goServers.length > 0 &&
+    (concurrency !== undefined || rate !== undefined || flow.limits.perKey !== undefined)
+  ) {
     findings.push({
       code: 'flow-limits-ignored',
       severity: 'warning',
@@ -452,6 +455,110 @@ export function checkFlowLimits(context: DiagnosisContext, queue: string): Findi
         { kind: 'clear-queue-limits', queue },
       ],
       data: { queue, pending: stats.pending, concurrency, running: flow.running },
+    });
+  }
+  findings.push(...checkFlowKeyLimits(queue, flow, counts));
+  return findings;
+}
+
+/** Tasks parked because their flow key is at its per-key limit: the same findings, per key. */
+function checkFlowKeyLimits(queue: string, flow: FlowState, counts: string): Finding[] {
+  const limits = flow.limits.perKey ?? {};
+  const perKey = flow.perKey;
+  if (!perKey || perKey.parked === 0) return [];
+  const findings: Finding[] = [];
+  const more = perKey.parkedKeys > perKey.keys.length ? perKey.parkedKeys - perKey.keys.length : 0;
+  const parked = `${perKey.parked} tasks of ${perKey.parkedKeys} flow keys wait aside on their key's limit (counted as pending)`;
+  const { concurrency, rate } = limits;
+  const atConcurrency =
+    concurrency === undefined ? [] : perKey.keys.filter((key) => key.running >= concurrency);
+  if (concurrency !== undefined && atConcurrency.length > 0) {
+    findings.push({
+      code: 'queue-at-concurrency-limit',
+      severity: 'info',
+      queue,
+      summary: `Tasks of "${queue}" wait for a slot of their flow key (${concurrency} per key): ${atConcurrency.map((key) => `"${key.key}"`).join(', ')}${more > 0 ? ` and ${more} more keys` : ''}.`,
+      evidence: [
+        counts,
+        parked,
+        ...atConcurrency.map(
+          (key) =>
+            `Flow key "${key.key}": ${key.running} running of ${concurrency} allowed per key, ${key.parked} waiting`,
+        ),
+      ],
+      actions: [
+        { kind: 'change-queue-limits', queue, limit: 'concurrency', perKey: true },
+        { kind: 'clear-queue-limits', queue },
+      ],
+      data: {
+        queue,
+        key: atConcurrency[0]!.key,
+        keys: atConcurrency.map((key) => ({ key: key.key, running: key.running, parked: key.parked })),
+        perKeyConcurrency: concurrency,
+        parked: perKey.parked,
+      },
+    });
+  }
+  const paused = perKey.keys.filter((key) => key.pausedUntil !== undefined);
+  if (paused.length > 0) {
+    findings.push({
+      code: 'queue-rate-limited',
+      severity: 'info',
+      queue,
+      summary: `Tasks of "${queue}" wait because a handler said "rate limited, come back later" for their flow key: ${paused.map((key) => `"${key.key}"`).join(', ')}.`,
+      evidence: [
+        counts,
+        parked,
+        ...paused.map(
+          (key) =>
+            `Flow key "${key.key}" waits until ${new Date(key.pausedUntil!).toISOString()} (${describeDuration(key.pausedUntil! - flow.timestamp)} from now), ${key.parked} waiting`,
+        ),
+      ],
+      actions: [
+        { kind: 'none', reason: 'pause-ends-on-its-own' },
+        { kind: 'clear-queue-limits', queue },
+      ],
+      data: {
+        queue,
+        key: paused[0]!.key,
+        keys: paused.map((key) => ({ key: key.key, pausedUntil: key.pausedUntil, parked: key.parked })),
+        parked: perKey.parked,
+      },
+    });
+  }
+  const rateHeld =
+    rate === undefined
+      ? []
+      : perKey.keys.filter((key) => key.pausedUntil === undefined && key.startedInWindow >= rate.limit);
+  if (rate !== undefined && rateHeld.length > 0) {
+    findings.push({
+      code: 'queue-rate-limited',
+      severity: 'info',
+      queue,
+      summary: `Tasks of "${queue}" wait on their flow key's rate limit (${describeFlowRate(rate)} per key): ${rateHeld.map((key) => `"${key.key}"`).join(', ')}.`,
+      evidence: [
+        counts,
+        parked,
+        ...rateHeld.map(
+          (key) =>
+            `Flow key "${key.key}": ${key.startedInWindow} started in the last ${describeDuration(rate.period)}, ${key.parked} waiting`,
+        ),
+      ],
+      actions: [
+        { kind: 'change-queue-limits', queue, limit: 'rate', perKey: true },
+        { kind: 'clear-queue-limits', queue },
+      ],
+      data: {
+        queue,
+        key: rateHeld[0]!.key,
+        keys: rateHeld.map((key) => ({
+          key: key.key,
+          startedInWindow: key.startedInWindow,
+          parked: key.parked,
+        })),
+        perKeyRate: rate,
+        parked: perKey.parked,
+      },
     });
   }
   return findings;

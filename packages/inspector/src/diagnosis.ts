@@ -93,8 +93,11 @@ export type FindingAction =
   | { kind: 'add-store-memory' }
   /** Synchronise the clocks of these hosts (NTP: chrony, systemd-timesyncd). */
   | { kind: 'synchronise-clocks'; hosts: string[]; leaseMs: number }
-  /** Raise the queue's flow limit (`concurrency` or `rate`) to let more through, if the limit is not needed. */
-  | { kind: 'change-queue-limits'; queue: string; limit: 'concurrency' | 'rate' }
+  /**
+   * Raise the queue's flow limit (`concurrency` or `rate`) to let more through, if the limit is not needed;
+   * with `perKey`, the limit each flow key has on its own.
+   */
+  | { kind: 'change-queue-limits'; queue: string; limit: 'concurrency' | 'rate'; perKey?: true }
   /** Remove the queue's flow limits and any pause a handler asked for. */
   | { kind: 'clear-queue-limits'; queue: string }
   /** Serve the queue with @q servers only: these Go Asynq servers do not obey its flow limits. */

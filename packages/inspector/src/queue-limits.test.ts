@@ -1,7 +1,7 @@
 /** Queue limits through the inspector, against a real redis-server, and the diagnosis of a limited backlog. */
 import { randomUUID } from 'node:crypto';
 import { createRedisBroker, type RedisBroker } from '@q/broker-redis';
-import { BrokerError, ValidationError, type QueueAdmin } from '@q/core';
+import { BrokerError, flowKeyHeader, ValidationError, type QueueAdmin } from '@q/core';
 import { emptyTaskMessage } from '@q/core/internal';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { Inspector } from './inspector';
@@ -28,6 +28,22 @@ async function enqueue(broker: RedisBroker, queue: string, count: number): Promi
         queue,
         maxRetry: 3,
         timeoutSeconds: 60,
+      },
+    });
+  }
+}
+
+async function enqueueKeyed(broker: RedisBroker, queue: string, flowKeys: readonly string[]): Promise<void> {
+  for (const flowKey of flowKeys) {
+    await broker.enqueue({
+      message: {
+        ...emptyTaskMessage(),
+        id: randomUUID(),
+        type: 'call',
+        queue,
+        maxRetry: 3,
+        timeoutSeconds: 60,
+        headers: { [flowKeyHeader]: flowKey },
       },
     });
   }
@@ -83,8 +99,83 @@ describe('queue limits', () => {
       ValidationError,
     );
     await expect(inspector.setQueueLimits(queue, { burst: 3 } as never)).rejects.toThrow(
-      /concurrency and rate/,
+      /concurrency, rate and perKey/,
     );
+    await expect(inspector.setQueueLimits(queue, { perKey: { burst: 3 } as never })).rejects.toThrow(
+      /limits\.perKey\.burst|concurrency and rate/,
+    );
+    await expect(inspector.setQueueLimits(queue, { perKey: { rate: '5' } })).rejects.toThrow(
+      /limits\.perKey\.rate must be N\/DURATION/,
+    );
+  });
+
+  it('sets per-key limits and shows the keys whose tasks wait', async () => {
+    const { broker, inspector, queue } = setup();
+    const set = await inspector.setQueueLimits(queue, { perKey: { concurrency: 1, rate: '100/s' } });
+    expect(set.perKey).toEqual({
+      concurrency: 1,
+      rate: { limit: 100, period: 1000 },
+      parked: 0,
+      parkedKeys: 0,
+      keys: [],
+    });
+    await enqueueKeyed(broker, queue, ['acme', 'acme', 'acme', 'globex', 'globex']);
+    await broker.dequeue([queue], { count: 10, leaseDuration: 60_000 });
+    const info = await inspector.getQueueInfo(queue);
+    expect(info.pending).toBe(3);
+    expect(info.limits?.perKey).toMatchObject({
+      parked: 3,
+      parkedKeys: 2,
+      keys: [
+        { key: 'acme', parked: 2, running: 1, startedInWindow: 1 },
+        { key: 'globex', parked: 1, running: 1, startedInWindow: 1 },
+      ],
+    });
+    await inspector.setQueueLimits(queue, { perKey: null });
+    expect((await inspector.getQueueInfo(queue)).limits).toBeUndefined();
+  });
+
+  it("diagnoses tasks waiting on their flow key's limits as such, naming the keys, not as stalled", async () => {
+    const { broker, inspector, queue } = setup();
+    await inspector.setQueueLimits(queue, { perKey: { concurrency: 2 } });
+    await enqueueKeyed(broker, queue, ['acme', 'acme', 'acme', 'acme', 'globex']);
+    await broker.dequeue([queue], { count: 10, leaseDuration: 60_000 });
+    await publishServer(broker, queue);
+    const diagnosis = await inspector.diagnose(queue, { stalledAfter: 1 });
+    expect(diagnosis.findings.map((finding) => finding.code)).toEqual(['queue-at-concurrency-limit']);
+    const [finding] = diagnosis.findings;
+    expect(finding?.data).toMatchObject({
+      queue,
+      key: 'acme',
+      keys: [{ key: 'acme', running: 2, parked: 2 }],
+      perKeyConcurrency: 2,
+      parked: 2,
+    });
+    expect(finding?.evidence.join('\n')).toContain(
+      'Flow key "acme": 2 running of 2 allowed per key, 2 waiting',
+    );
+    expect(finding?.actions).toEqual([
+      { kind: 'change-queue-limits', queue, limit: 'concurrency', perKey: true },
+      { kind: 'clear-queue-limits', queue },
+    ]);
+
+    const other = setup();
+    await other.inspector.setQueueLimits(queue, { perKey: { rate: '1/1m' } });
+    await enqueueKeyed(other.broker, queue, ['initech', 'initech']);
+    await other.broker.dequeue([queue], { count: 10, leaseDuration: 60_000 });
+    await publishServer(other.broker, queue);
+    const rated = await other.inspector.diagnose(queue, { stalledAfter: 1 });
+    expect(rated.findings.map((each) => each.code)).toEqual(['queue-rate-limited']);
+    expect(rated.findings[0]?.data).toMatchObject({
+      key: 'initech',
+      perKeyRate: { limit: 1, period: 60_000 },
+    });
+    expect(rated.findings[0]?.actions[0]).toEqual({
+      kind: 'change-queue-limits',
+      queue,
+      limit: 'rate',
+      perKey: true,
+    });
   });
 
   it('refuses limits on a broker without flow control, saying which broker has it', async () => {

@@ -5,6 +5,8 @@
 import {
   toMilliseconds,
   ValidationError,
+  type FlowKeyLimitsUpdate,
+  type FlowKeyState,
   type FlowLimitsUpdate,
   type FlowRate,
   type FlowState,
@@ -16,6 +18,31 @@ export interface QueueLimitsInput {
   concurrency?: number | null;
   /** Tasks started per period across every server: `'50/s'`, `'100/1s'`, or `{ limit, period }` (ms). */
   rate?: string | FlowRate | null;
+  /**
+   * Limits for each flow key of the queue on its own (tasks enqueued with `flowKey`), same forms; `null`
+   * removes both and releases every parked task.
+   */
+  perKey?: QueueKeyLimitsInput | null;
+}
+
+/** The per-key part of `QueueLimitsInput`: `undefined` keeps a limit, `null` removes it. */
+export interface QueueKeyLimitsInput {
+  /** Tasks of one flow key running at once across every server. */
+  concurrency?: number | null;
+  /** Tasks of one flow key started per period: `'5/s'` or `{ limit, period }` (ms). */
+  rate?: string | FlowRate | null;
+}
+
+/** The per-key limits and where the keys with waiting tasks stand (`QueueLimitsInfo.perKey`). */
+export interface QueueKeyLimitsInfo {
+  concurrency?: number;
+  rate?: FlowRate;
+  /** Tasks waiting aside because their key is at its limit (counted in the queue's pending tasks). */
+  parked: number;
+  /** How many flow keys have parked tasks. */
+  parkedKeys: number;
+  /** The keys with parked tasks, those with the most first (at most 10). */
+  keys: FlowKeyState[];
 }
 
 /** A queue's limits and where it stands against them (`Inspector.getQueueLimits`, `QueueInfo.limits`). */
@@ -30,6 +57,8 @@ export interface QueueLimitsInfo {
   pausedUntil?: Date;
   /** The store's clock when read. */
   timestamp: Date;
+  /** Present when the queue has per-key limits (or tasks they parked). */
+  perKey?: QueueKeyLimitsInfo;
 }
 
 const ratePattern = /^\s*(\d+)\s*\/\s*(.+?)\s*$/;
@@ -70,25 +99,41 @@ export function describeFlowRate(rate: FlowRate): string {
 }
 
 export function toFlowLimitsUpdate(input: QueueLimitsInput): FlowLimitsUpdate {
+  const update: FlowLimitsUpdate = toLimitsUpdate(input, 'limits', ['concurrency', 'rate', 'perKey']);
+  if ('perKey' in input) {
+    update.perKey =
+      input.perKey === null || input.perKey === undefined
+        ? null
+        : toLimitsUpdate(input.perKey, 'limits.perKey', ['concurrency', 'rate']);
+  }
+  return update;
+}
+
+function toLimitsUpdate(
+  input: QueueKeyLimitsInput,
+  path: string,
+  accepted: readonly string[],
+): FlowKeyLimitsUpdate {
   if (typeof input !== 'object' || input === null) {
-    throw new ValidationError("limits must be an object such as { concurrency: 5, rate: '50/s' }.", [
-      { path: 'limits', message: 'not an object' },
+    throw new ValidationError(`${path} must be an object such as { concurrency: 5, rate: '50/s' }.`, [
+      { path, message: 'not an object' },
     ]);
   }
-  const update: FlowLimitsUpdate = {};
+  const update: FlowKeyLimitsUpdate = {};
   if ('concurrency' in input) update.concurrency = input.concurrency ?? null;
   if ('rate' in input) {
     update.rate =
       input.rate === null || input.rate === undefined
         ? null
         : typeof input.rate === 'string'
-          ? parseFlowRate(input.rate)
+          ? parseFlowRate(input.rate, `${path}.rate`)
           : input.rate;
   }
   for (const key of Object.keys(input)) {
-    if (key !== 'concurrency' && key !== 'rate') {
-      throw new ValidationError(`Unknown limit "${key}"; the accepted ones are concurrency and rate.`, [
-        { path: `limits.${key}`, message: 'unknown option' },
+    if (!accepted.includes(key)) {
+      const names = `${accepted.slice(0, -1).join(', ')} and ${accepted.at(-1)!}`;
+      throw new ValidationError(`Unknown limit "${key}"; the accepted ones are ${names}.`, [
+        { path: `${path}.${key}`, message: 'unknown option' },
       ]);
     }
   }
@@ -104,10 +149,25 @@ export function toQueueLimitsInfo(state: FlowState): QueueLimitsInfo {
   if (state.limits.concurrency !== undefined) info.concurrency = state.limits.concurrency;
   if (state.limits.rate !== undefined) info.rate = { ...state.limits.rate };
   if (state.pausedUntil !== undefined) info.pausedUntil = new Date(state.pausedUntil);
+  if (state.perKey !== undefined) {
+    const perKey: QueueKeyLimitsInfo = {
+      parked: state.perKey.parked,
+      parkedKeys: state.perKey.parkedKeys,
+      keys: state.perKey.keys.map((key) => ({ ...key })),
+    };
+    if (state.limits.perKey?.concurrency !== undefined) perKey.concurrency = state.limits.perKey.concurrency;
+    if (state.limits.perKey?.rate !== undefined) perKey.rate = { ...state.limits.perKey.rate };
+    info.perKey = perKey;
+  }
   return info;
 }
 
 /** True when the queue has a limit or a pause. */
 export function hasQueueLimits(info: QueueLimitsInfo): boolean {
-  return info.concurrency !== undefined || info.rate !== undefined || info.pausedUntil !== undefined;
+  return (
+    info.concurrency !== undefined ||
+    info.rate !== undefined ||
+    info.pausedUntil !== undefined ||
+    info.perKey !== undefined
+  );
 }

@@ -174,7 +174,7 @@ describe('F1: flow control across worker processes', () => {
   it(
     'two tenants, as queues with a limit each, one with 10x the backlog of the other: both progress',
     async () => {
-      // Per-group limits within one queue are not implemented; a queue per tenant is the way meanwhile.
+      // A queue per tenant, each with its own limit: servers rotate between their queues by weight.
       const big = 'f1-tenant-big';
       const small = 'f1-tenant-small';
       const redis = await startRedisServer();
@@ -217,6 +217,57 @@ describe('F1: flow control across worker processes', () => {
   );
 
   it(
+    'two flow keys in one queue, one with 10x the tasks, per-key concurrency 2 over 3 servers: both progress, never more than 2 per key',
+    async () => {
+      const queue = 'f1-keys';
+      const scenario = await scenarioWithWorkers(queue, 3);
+      await scenario.broker.setFlowLimits(queue, { perKey: { concurrency: 2 } });
+      const client = new Client({ broker: scenario.broker });
+      const keyOf = new Map<string, string>();
+      const enqueueKeyed = async (flowKey: string, count: number): Promise<void> => {
+        for (let n = 0; n < count; n += 1) {
+          const payload: FaultPayload = { n, ms: 20, enqueuedAt: Date.now() };
+          const info = await client.enqueue('fault', payload, {
+            queue,
+            flowKey,
+            maxRetry: 25,
+            retention: '1h',
+          });
+          keyOf.set(info.id, flowKey);
+          await scenario.ledger.recordAck(queue, info.id);
+        }
+      };
+      // The big key's burst is enqueued first, all of it older than the small key's tasks.
+      await enqueueKeyed('big', 200);
+      await enqueueKeyed('small', 20);
+      await scenario.waitForDrain(220, 30_000);
+      const runs = await intervals(scenario);
+      const runsOf = (flowKey: string): Interval[] => runs.filter((run) => keyOf.get(run.id) === flowKey);
+      const bigRuns = runsOf('big');
+      const smallRuns = runsOf('small');
+      const smallDoneAt = Math.max(...smallRuns.map((run) => run.end));
+      const bigBefore = bigRuns.filter((run) => run.start <= smallDoneAt).length;
+      const pids = new Set(runs.map((run) => run.pid));
+      reportFigures('F1 flow keys', {
+        bigTasks: bigRuns.length,
+        smallTasks: smallRuns.length,
+        bigStartedBeforeSmallFinished: bigBefore,
+        mostAtOnceBig: mostAtOnce(bigRuns),
+        mostAtOnceSmall: mostAtOnce(smallRuns),
+        processes: pids.size,
+      });
+      expect(bigRuns).toHaveLength(200);
+      expect(smallRuns).toHaveLength(20);
+      expect(mostAtOnce(bigRuns)).toBeLessThanOrEqual(2);
+      expect(mostAtOnce(smallRuns)).toBeLessThanOrEqual(2);
+      // Both keys ran side by side: the small key finished while most of the big one's backlog waited.
+      expect(bigBefore).toBeLessThan(100);
+      expect(pids.size).toBeGreaterThan(1);
+    },
+    timeLimit(30_000),
+  );
+
+  it(
     'SIGKILL a server holding slots: the slots come back within the lease recovery time',
     async () => {
       const queue = 'f1-kill';
@@ -249,6 +300,49 @@ describe('F1: flow control across worker processes', () => {
       expect(returnedAfter).toBeLessThan(recoveryBound + timingAllowanceMs);
       expect(mostAtOnce(runs)).toBe(3);
       expect((await scenario.broker.flowState(queue)).running).toBe(3);
+    },
+    timeLimit(40_000),
+  );
+
+  it(
+    "SIGKILL a server holding a flow key's slots: they come back to that key within the lease recovery time",
+    async () => {
+      const queue = 'f1-key-kill';
+      const redis = await startRedisServer();
+      cleanup.push(() => redis.stop());
+      const scenario = await Scenario.create({ target: { url: redis.url }, queues: [queue] });
+      cleanup.push(() => scenario.dispose());
+      await scenario.broker.setFlowLimits(queue, { perKey: { concurrency: 2 } });
+      const options = { concurrency: 10, leaseDuration, recordEnds: true };
+      const first = await scenario.startWorker('w1', options);
+      const client = new Client({ broker: scenario.broker });
+      for (let n = 0; n < 4; n += 1) {
+        const payload: FaultPayload = { n, ms: 60_000, enqueuedAt: Date.now() };
+        const info = await client.enqueue('fault', payload, { queue, flowKey: 'acme', maxRetry: 25 });
+        await scenario.ledger.recordAck(queue, info.id);
+      }
+      // w1 takes the key's two slots; the other two tasks wait aside for them.
+      await waitUntil(async () => (await allRuns(scenario)).length === 2, "w1 to hold the key's two slots");
+      await scenario.startWorker('w2', options);
+      const killedAt = Date.now();
+      await scenario.killWorker('w1');
+      await waitUntil(
+        async () => (await allRuns(scenario)).filter((run) => run.worker === 'w2').length === 2,
+        "w2 to take the key's two slots",
+        recoveryBound + timingAllowanceMs + 5000,
+      );
+      const w2Runs = (await allRuns(scenario)).filter((run) => run.worker === 'w2');
+      const returnedAfter = Math.max(...w2Runs.map((run) => run.at)) - killedAt;
+      const runs = await intervals(scenario, (pid) => (pid === first.pid ? killedAt : Date.now()));
+      reportFigures('F1 key kill', {
+        slotsReturnedAfterMs: returnedAfter,
+        boundMs: recoveryBound,
+        mostAtOnce: mostAtOnce(runs),
+      });
+      expect(returnedAfter).toBeLessThan(recoveryBound + timingAllowanceMs);
+      expect(mostAtOnce(runs)).toBe(2);
+      const state = await scenario.broker.flowState(queue);
+      expect(state.perKey?.keys).toEqual([{ key: 'acme', parked: 2, running: 2, startedInWindow: 0 }]);
     },
     timeLimit(40_000),
   );

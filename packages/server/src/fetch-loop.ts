@@ -195,10 +195,15 @@ export class FetchLoop {
     return wait;
   }
 
-  /** Every queue was held back by a rate or a pause (not by running tasks, whose end wakes the loop). */
+  /**
+   * Every queue was held back by a rate or a pause (not by running tasks, whose end wakes the loop, nor
+   * by per-key limits: a task of another flow key enqueued meanwhile can be taken at once).
+   */
   private allHeldForAWhile(queues: readonly string[], result: FlowDequeueResult): boolean {
     const timed = new Set(
-      (result.held ?? []).filter((hold) => hold.retryAfter !== undefined).map((hold) => hold.queue),
+      (result.held ?? [])
+        .filter((hold) => hold.retryAfter !== undefined && hold.reason !== 'keys')
+        .map((hold) => hold.queue),
     );
     return queues.every((queue) => timed.has(queue));
   }

@@ -9,6 +9,7 @@
  */
 import {
   BrokerUnavailableError,
+  flowKeyHeader,
   hasFlowControl,
   LeaseLostError,
   TaskNotFoundError,
@@ -62,7 +63,7 @@ export class OutcomeWriter {
     if (onError) this.callOnError(onError, error, task, fields);
     const rateLimited = RateLimitedError.find(error);
     if (rateLimited) {
-      await this.recordRateLimited(entry, rateLimited.retryAfter, fields);
+      await this.recordRateLimited(entry, rateLimited, fields);
       return;
     }
     const outcome = decideFailure(
@@ -102,20 +103,30 @@ export class OutcomeWriter {
    */
   private async recordRateLimited(
     entry: ActiveTask,
-    retryAfter: number,
+    rateLimited: { retryAfter: number; scope?: 'queue' | 'flowKey' },
     fields: Record<string, string | number>,
   ): Promise<void> {
     const { message, fence } = entry;
     const { broker, logger } = this.options;
+    const { retryAfter } = rateLimited;
     if (hasFlowControl(broker)) {
+      const flowKey = rateLimited.scope === 'flowKey' ? message.headers[flowKeyHeader] : undefined;
       // Paused before the task goes back, so that no server takes it again before the pause.
-      const paused = await this.write(entry, 'pauseFlow', () => broker.pauseFlow(message.queue, retryAfter));
+      const paused = await this.write(entry, 'pauseFlow', () =>
+        flowKey === undefined
+          ? broker.pauseFlow(message.queue, retryAfter)
+          : broker.pauseFlow(message.queue, retryAfter, flowKey),
+      );
       entry.released = false;
       if (!paused) return;
       if (await this.write(entry, 'requeue', () => broker.requeue(message, fence))) {
         logger.info(
-          { ...fields, retryInMs: retryAfter },
-          'task rate limited by its handler; it went back to the queue, which waits on every server',
+          flowKey === undefined
+            ? { ...fields, retryInMs: retryAfter }
+            : { ...fields, retryInMs: retryAfter, flowKey },
+          flowKey === undefined
+            ? 'task rate limited by its handler; it went back to the queue, which waits on every server'
+            : "task rate limited by its handler; it went back to the queue, and its flow key's tasks wait on every server",
         );
       }
       return;

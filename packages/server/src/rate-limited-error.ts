@@ -9,6 +9,13 @@ export interface RateLimitedErrorOptions {
   /** @default 'rate limited; retry after <N> ms' */
   message?: string;
   cause?: unknown;
+  /**
+   * What waits `retryAfter`: the whole `'queue'`, or only the tasks of this task's flow key
+   * (`'flowKey'`, the `flowKey` enqueue option: a tenant's own quota ran out, the other tenants go on).
+   * A task without a flow key pauses the queue.
+   * @default 'queue'
+   */
+  scope?: 'queue' | 'flowKey';
 }
 
 /**
@@ -23,8 +30,10 @@ export interface RateLimitedErrorOptions {
  */
 export class RateLimitedError extends Error {
   readonly [rateLimitedMarker] = true;
-  /** How long the queue waits, in milliseconds. */
+  /** How long the queue (or the flow key) waits, in milliseconds. */
   readonly retryAfter: number;
+  /** What waits: the queue, or the task's flow key. */
+  readonly scope: 'queue' | 'flowKey';
 
   /** `retryAfter`: milliseconds or a string such as `'30s'`; more than 0 and at most a day. */
   constructor(retryAfter: Duration, options: RateLimitedErrorOptions = {}) {
@@ -41,6 +50,13 @@ export class RateLimitedError extends Error {
     );
     this.name = 'RateLimitedError';
     this.retryAfter = Math.ceil(milliseconds);
+    const scope = options.scope ?? 'queue';
+    if (scope !== 'queue' && scope !== 'flowKey') {
+      throw new ValidationError(`scope must be 'queue' or 'flowKey', got ${String(scope)}.`, [
+        { path: 'scope', message: 'unknown scope' },
+      ]);
+    }
+    this.scope = scope;
   }
 
   /**
@@ -65,12 +81,12 @@ export class RateLimitedError extends Error {
   }
 
   /** The `RateLimitedError` in `error` or its `cause` chain, from any copy of this package. */
-  static find(error: unknown): { retryAfter: number } | undefined {
+  static find(error: unknown): { retryAfter: number; scope?: 'queue' | 'flowKey' } | undefined {
     let current: unknown = error;
     for (let depth = 0; depth < 16; depth += 1) {
       if (typeof current !== 'object' || current === null) return undefined;
       if ((current as Record<symbol, unknown>)[rateLimitedMarker] === true) {
-        return current as { retryAfter: number };
+        return current as { retryAfter: number; scope?: 'queue' | 'flowKey' };
       }
       current = (current as { cause?: unknown }).cause;
     }

@@ -63,6 +63,65 @@ describe('Server against Redis: flow control', () => {
     expect(stats.failedTotal).toBe(0);
   });
 
+  it('per-key concurrency: two servers run at most the limit per flow key, and a busy key does not hold back another', async () => {
+    const { client, broker, server, otherBroker } = createHarness();
+    const queue = queueName('per-key');
+    await broker.setFlowLimits(queue, { perKey: { concurrency: 2 } });
+    const running = new Map<string, number>();
+    const most = new Map<string, number>();
+    const finished: string[] = [];
+    const handler = async (task: { headers: Record<string, string> }): Promise<void> => {
+      const flowKey = task.headers['q-flow-key']!;
+      running.set(flowKey, (running.get(flowKey) ?? 0) + 1);
+      most.set(flowKey, Math.max(most.get(flowKey) ?? 0, running.get(flowKey)!));
+      await delay(10);
+      running.set(flowKey, running.get(flowKey)! - 1);
+      finished.push(flowKey);
+    };
+    for (let index = 0; index < 40; index += 1) await client.enqueue('work', {}, { queue, flowKey: 'big' });
+    for (let index = 0; index < 4; index += 1) await client.enqueue('work', {}, { queue, flowKey: 'small' });
+    await server({ queues: { [queue]: 1 }, concurrency: 10 }).start(handler);
+    await server({ broker: otherBroker(), queues: { [queue]: 1 }, concurrency: 10 }).start(handler);
+    await waitFor(() => finished.length === 44, 'every task to run');
+    expect(most.get('big')).toBe(2);
+    expect(most.get('small')).toBe(2);
+    // The small key was not served after the big one: it finished while most of the big key waited.
+    expect(finished.lastIndexOf('small')).toBeLessThan(22);
+  });
+
+  it("a RateLimitedError with scope 'flowKey' pauses only that key; the other keys go on", async () => {
+    const { client, broker, server } = createHarness();
+    const queue = queueName('key-paused');
+    const starts: { flowKey: string; at: number }[] = [];
+    let refused = false;
+    await server({ queues: { [queue]: 1 }, concurrency: 1 }).start((task) => {
+      const flowKey = task.headers['q-flow-key']!;
+      starts.push({ flowKey, at: Date.now() });
+      if (!refused && flowKey === 'acme') {
+        refused = true;
+        throw RateLimitedError.fromRetryAfter('1', { scope: 'flowKey' });
+      }
+    });
+    await client.enqueue('call-partner', {}, { queue, flowKey: 'acme' });
+    await waitFor(() => refused, 'the first attempt');
+    const paused = await waitFor(async () => {
+      const flow = await broker.flowState(queue);
+      return flow.perKey?.keys[0]?.pausedUntil === undefined ? undefined : flow.perKey.keys[0];
+    }, 'the key to be paused');
+    expect(paused.key).toBe('acme');
+    expect((await broker.flowState(queue)).pausedUntil).toBeUndefined();
+    await client.enqueue('call-partner', {}, { queue, flowKey: 'globex' });
+    await waitFor(() => starts.length === 3, 'the other key, then the paused one after its pause');
+    expect(starts.map((start) => start.flowKey)).toEqual(['acme', 'globex', 'acme']);
+    expect(starts[1]!.at).toBeLessThan(paused.pausedUntil!);
+    expect(starts[2]!.at).toBeGreaterThanOrEqual(paused.pausedUntil!);
+    const stats = await waitFor(async () => {
+      const current = await broker.queueStats(queue, Date.now());
+      return current.processedTotal === 2 ? current : undefined;
+    }, 'both done');
+    expect(stats.failedTotal).toBe(0);
+  });
+
   it('without flow control in the broker, a RateLimitedError retries the task later without spending a retry', async () => {
     const { client, broker, server } = createHarness();
     const queue = queueName('no-flow');

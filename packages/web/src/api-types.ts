@@ -64,6 +64,15 @@ export interface QueueLimitsSummary {
   startedInWindow: number;
   /** Until when a handler's RateLimitedError holds the queue back. */
   pausedUntil?: string;
+  /** Limits each flow key has on its own, and the tasks parked because their key is at its limit. */
+  perKey?: {
+    concurrency?: number;
+    rate?: { limit: number; period: number };
+    parked: number;
+    parkedKeys: number;
+    /** `pausedUntil`: Unix ms. */
+    keys: { key: string; parked: number; running: number; startedInWindow: number; pausedUntil?: number }[];
+  };
 }
 
 export interface DailyCount {

@@ -118,6 +118,9 @@ describe('mounted in node:http', () => {
       });
       const { queue: emails } = await getJson<QueueResponse>(dashboard.url, '/api/queues/emails');
       expect(emails.limits).toBeUndefined();
+      await store.inspector.setQueueLimits('critical', { perKey: { concurrency: 2 } });
+      const { queue: perKey } = await getJson<QueueResponse>(dashboard.url, '/api/queues/critical');
+      expect(perKey.limits?.perKey).toEqual({ concurrency: 2, parked: 0, parkedKeys: 0, keys: [] });
     } finally {
       await store.inspector.clearQueueLimits('critical');
     }

@@ -368,5 +368,15 @@ function describeLimits(limits: QueueLimitsSummary): string {
   }
   if (limits.rate) parts.push(`rate ${limits.rate.limit} per ${formatDuration(limits.rate.period)}`);
   if (limits.pausedUntil) parts.push(`paused until ${new Date(limits.pausedUntil).toLocaleTimeString()}`);
+  const perKey = limits.perKey;
+  if (perKey) {
+    if (perKey.concurrency !== undefined) parts.push(`per flow key: concurrency ${perKey.concurrency}`);
+    if (perKey.rate) {
+      parts.push(`per flow key: rate ${perKey.rate.limit} per ${formatDuration(perKey.rate.period)}`);
+    }
+    if (perKey.parked > 0) {
+      parts.push(`${perKey.parked} pending tasks wait on their key's limit (${perKey.parkedKeys} keys)`);
+    }
+  }
   return parts.join(' · ');
 }
