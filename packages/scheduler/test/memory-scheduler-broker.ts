@@ -1,38 +1,30 @@
 /**
- * A scheduler's broker in memory, for the tests of timing decisions on fake time: the tasks it was given,
- * each entry's enqueue history, and every set of entries published.
+ * The memory broker (which passes the conformance suite) as a scheduler's broker, for the tests of timing
+ * decisions on fake time, with a record of the tasks it took and every set of entries published. Its clock
+ * is the system clock, which vitest's fake timers move.
  */
-import {
-  TaskIdConflictError,
-  type EnqueueRequest,
-  type SchedulerEnqueueEvent,
-  type SchedulerEntryState,
-  type TaskMessage,
-} from '@q/core';
+import { createMemoryBroker } from '@q/broker-memory';
+import type { SchedulerEntryState, TaskMessage } from '@q/core';
 import type { SchedulerBroker } from '../src/scheduler';
 
 export function memoryBroker() {
+  const inner = createMemoryBroker();
   const tasks = new Map<string, TaskMessage>();
-  const history = new Map<string, SchedulerEnqueueEvent[]>();
   const published: SchedulerEntryState[][] = [];
   const broker: SchedulerBroker = {
-    enqueue(request: EnqueueRequest) {
-      const { message } = request;
-      if (tasks.has(message.id)) return Promise.reject(new TaskIdConflictError(message.queue, message.id));
-      tasks.set(message.id, message);
-      return Promise.resolve({ message, state: 'pending', nextProcessAt: Date.now() });
+    async enqueue(request) {
+      const result = await inner.enqueue(request);
+      tasks.set(result.message.id, result.message);
+      return result;
     },
-    enqueueMany: () => Promise.reject(new Error('not used')),
-    writeSchedulerEntries: (_scheduler, entries) => {
+    enqueueMany: (requests, options) => inner.enqueueMany(requests, options),
+    writeSchedulerEntries: (scheduler, entries, ttl) => {
       published.push([...entries]);
-      return Promise.resolve();
+      return inner.writeSchedulerEntries(scheduler, entries, ttl);
     },
-    clearSchedulerEntries: () => Promise.resolve(),
-    recordSchedulerEnqueue: (entryId, event) => {
-      history.set(entryId, [event, ...(history.get(entryId) ?? [])]);
-      return Promise.resolve();
-    },
-    schedulerHistory: (entryId) => Promise.resolve(history.get(entryId) ?? []),
+    clearSchedulerEntries: (scheduler) => inner.clearSchedulerEntries(scheduler),
+    recordSchedulerEnqueue: (entryId, event) => inner.recordSchedulerEnqueue(entryId, event),
+    schedulerHistory: (entryId, page) => inner.schedulerHistory(entryId, page),
   };
-  return { broker, tasks, history, published };
+  return { broker, tasks, published };
 }
