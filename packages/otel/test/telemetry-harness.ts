@@ -105,20 +105,7 @@ export function createQueueHarness(): QueueHarness {
 /** A queue name no other test uses. */
 export const queueName = (label: string): string => `${label}-${randomUUID().slice(0, 6)}`;
 
-/** Polls `check` until it returns a truthy value; fails after `timeout` ms naming `what`. */
-export async function waitFor<T>(
-  check: () => T | Promise<T>,
-  what: string,
-  timeout = 15_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+export { waitFor } from '../../../test/wait-for';
 
 /** The spans named `name`, in the order they ended. */
 export const spansNamed = (spans: readonly ReadableSpan[], name: string): ReadableSpan[] =>

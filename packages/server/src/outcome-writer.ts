@@ -113,17 +113,13 @@ export class OutcomeWriter {
       const flowKey = rateLimited.scope === 'flowKey' ? message.headers[flowKeyHeader] : undefined;
       // Paused before the task goes back, so that no server takes it again before the pause.
       const paused = await this.write(entry, 'pauseFlow', () =>
-        flowKey === undefined
-          ? broker.pauseFlow(message.queue, retryAfter)
-          : broker.pauseFlow(message.queue, retryAfter, flowKey),
+        broker.pauseFlow(message.queue, retryAfter, flowKey),
       );
       entry.released = false;
       if (!paused) return;
       if (await this.write(entry, 'requeue', () => broker.requeue(message, fence))) {
         logger.info(
-          flowKey === undefined
-            ? { ...fields, retryInMs: retryAfter }
-            : { ...fields, retryInMs: retryAfter, flowKey },
+          { ...fields, retryInMs: retryAfter, ...(flowKey === undefined ? {} : { flowKey }) },
           flowKey === undefined
             ? 'task rate limited by its handler; it went back to the queue, which waits on every server'
             : "task rate limited by its handler; it went back to the queue, and its flow key's tasks wait on every server",
