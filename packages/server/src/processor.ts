@@ -149,7 +149,7 @@ export class Processor {
     const now = this.options.clock.now();
     const entry = createActiveTask(leased, computeTaskDeadline(leased.message, now), now);
     this.active.add(entry);
-    this.slots.take();
+    // Its slot was taken by the fetch loop before the dequeue.
     this.runner.run(entry).then(
       () => this.finish(entry),
       (error: unknown) => {

@@ -1,7 +1,8 @@
 import { systemClock, type Clock } from '@q/core';
 
 /**
- * The server's `concurrency` slots. A task takes one when it is dequeued and gives it back only when its
+ * The server's `concurrency` slots. The fetch loop takes one for each task it asks for before it
+ * dequeues (and gives back the ones the dequeue did not fill); a task gives its slot back only when its
  * handler has settled, whatever the handler did with its abort signal: concurrency is strict.
  */
 export class Slots {
@@ -21,12 +22,13 @@ export class Slots {
     return this.taken;
   }
 
-  take(): void {
-    this.taken += 1;
+  /** Takes `count` slots (the fetch loop reserves them before it dequeues). */
+  take(count = 1): void {
+    this.taken += count;
   }
 
-  release(): void {
-    this.taken -= 1;
+  release(count = 1): void {
+    this.taken -= count;
     this.notify();
   }
 
