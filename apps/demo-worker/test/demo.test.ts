@@ -83,6 +83,9 @@ it('runs from sources, quiets on TSTP, dumps on USR2, resumes on CONT and exits 
     expect(qLines).toEqual(['npm run q -- server ls', 'npm run q -- doctor']);
     const qEnv: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redis.url };
     delete qEnv.Q_REDIS_URL;
+    // A newcomer's shell has none of the settings a package manager running this suite exports (under
+    // `pnpm test`, npm would warn about pnpm's own `npm_config_*` keys).
+    for (const key of Object.keys(qEnv)) if (key.startsWith('npm_config_')) delete qEnv[key];
     const serverLs = await runLine(qLines[0]!, qEnv);
     expect(serverLs.stderr).toBe('');
     expect(serverLs.code).toBe(0);

@@ -173,18 +173,49 @@ describe('Server processing (in-memory broker)', () => {
     await waitFor(broker, () => errors.length === 7, 'onError for every failure');
   });
 
-  it('shares the free slots among up to four dequeues in flight, never asking for more than are free', async () => {
+  it('shares the free slots among two dequeues in flight, never asking for more than are free', async () => {
     const broker = createTestBroker();
     for (let index = 0; index < 5; index += 1) broker.add(testMessage());
     const release = deferred();
     const server = createServer(broker, { concurrency: 5 });
     await server.start(() => release.promise);
     await waitFor(broker, () => server.runningTasks().length === 5, 'five running tasks');
-    // Four lanes of at most two slots (5 / 4, rounded up): 2 + 2 + 1, and the fourth lane finds none free.
+    // Two lanes of at most three slots (5 / 2, rounded up): 3 + 2.
     const counts = broker.dequeueCalls.map((call) => call.count);
-    expect(counts.toSorted()).toEqual([1, 2, 2]);
+    expect(counts.toSorted()).toEqual([2, 3]);
     release.resolve();
     await waitFor(broker, () => broker.outcomes.length === 5, 'five outcomes');
+  });
+
+  it('at concurrency 40 dequeues in four lanes of ten, and never runs more tasks than slots', async () => {
+    const broker = createTestBroker();
+    for (let index = 0; index < 100; index += 1) broker.add(testMessage());
+    const release = deferred();
+    const server = createServer(broker, { concurrency: 40 });
+    await server.start(() => release.promise);
+    await waitFor(broker, () => server.runningTasks().length === 40, 'forty running tasks');
+    await broker.clock.advance(200);
+    expect(server.runningTasks()).toHaveLength(40);
+    expect(broker.dequeueCalls.map((call) => call.count)).toEqual([10, 10, 10, 10]);
+    release.resolve();
+    await waitFor(broker, () => broker.outcomes.length === 100, 'every outcome');
+  });
+
+  it('polls idle queues with one lane only: one dequeue per check interval, not one per lane', async () => {
+    const broker = createTestBroker();
+    const server = createServer(broker, { concurrency: 40 });
+    await server.start(() => undefined);
+    await waitFor(broker, () => broker.dequeueCalls.length >= 1, 'the first dequeue');
+    const before = broker.dequeueCalls.length;
+    for (let step = 0; step < 10; step += 1) await broker.clock.advance(50);
+    // Ten intervals of 50 ms: about ten polls (one more or less at the edges), not forty.
+    const polls = broker.dequeueCalls.length - before;
+    expect(polls).toBeGreaterThanOrEqual(9);
+    expect(polls).toBeLessThanOrEqual(11);
+    // A task enqueued now is still found, and the lanes wake to share a backlog.
+    for (let index = 0; index < 30; index += 1) broker.add(testMessage());
+    await broker.clock.advance(50);
+    await waitFor(broker, () => broker.outcomes.length === 30, 'the thirty tasks');
   });
 
   it('keeps the slot of a handler that ignores its abort signal until it settles, and reports it overdue', async () => {
