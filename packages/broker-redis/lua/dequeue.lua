@@ -16,6 +16,12 @@
 -- KEYS[6]  start log     P:{q}:flow:starts
 -- KEYS[7]  parked keys   P:{q}:flow:parked (@q extension, per-key limits below)
 -- ARGV[5]  per-key prefix P:{q}:flow:k:
+-- KEYS[8]  waiters zset  P:{q}:waiters (@q extension: hand-over registrations, see include/hand-over.lua)
+-- ARGV[6]  waiter "<lease seconds>:<consumer id>", or "" (or absent) when the caller will not wait
+-- ARGV[7]  when the registration lapses, Unix ms
+-- ARGV[8]  now, Unix ms
+-- A caller about to wait for work that finds the queue empty (not paused, without flow limits) registers,
+-- so that the next enqueue leases it the task directly and publishes it to it.
 --
 -- Flow control (@q extension; Go Asynq servers do not read these keys): when the queue's flow hash holds
 -- `concurrency`, at most that many tasks of the queue are leased at once (the lease zset counts them);
@@ -308,5 +314,12 @@ if limited then
   table.insert(taken, "")
   table.insert(taken, "flow")
   table.insert(taken, (heldBy or "") .. ":" .. retryAfter)
+end
+if ARGV[6] and ARGV[6] ~= "" and not limited and #taken / 3 < count then
+  redis.call("ZADD", KEYS[8], ARGV[7], ARGV[6])
+  local lapsesIn = tonumber(ARGV[7]) - tonumber(ARGV[8])
+  if redis.call("PTTL", KEYS[8]) < lapsesIn then
+    redis.call("PEXPIRE", KEYS[8], lapsesIn)
+  end
 end
 return taken

@@ -19,6 +19,9 @@
 -- then seven per task: task id, encoded TaskMessage, target ("pending", "scheduled" or "aggregating"),
 -- process-at in Unix seconds (scheduled only, else 0), lock TTL in whole seconds (0 when not unique),
 -- group name ("" unless aggregating), flow key ("" when none; @q extension, stored as `flow_key`).
+-- After the tasks' keys, five keys for the hand-over (below): active list, lease zset, waiters zset,
+-- paused flag, flow hash; after the tasks' arguments, two: now in Unix ms, task key prefix P:{q}:t:.
+-- Each live registration gets one of the tasks written to pending (the oldest first).
 --
 -- Returns { written, code per task... }: a code is 1 (accepted), -1 (uniqueness lock held, also by an
 -- earlier task of the batch) or 0 (task id taken, also by an earlier task of the batch). In "atomic"
@@ -128,7 +131,17 @@ else
   end
   result[1] = 1
 end
+-- @include hand-over
 if pushed then
-  redis.call("PUBLISH", ARGV[3], ARGV[4])
+  local tail = 6 + count * 7
+  local h = { pending = KEYS[1], active = KEYS[keyIndex], lease = KEYS[keyIndex + 1],
+    waiters = KEYS[keyIndex + 2], paused = KEYS[keyIndex + 3], flow = KEYS[keyIndex + 4],
+    nowMs = ARGV[tail + 1], prefix = ARGV[tail + 2], notify = ARGV[3] }
+  -- One task per waiting server; the plain wake-up when tasks are left over (or nobody waited).
+  while handOver(h) do
+  end
+  if redis.call("LLEN", KEYS[1]) > 0 then
+    redis.call("PUBLISH", ARGV[3], ARGV[4])
+  end
 end
 return result

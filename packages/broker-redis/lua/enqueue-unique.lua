@@ -13,6 +13,15 @@
 -- ARGV[6]  queue name, the message published on ARGV[5]
 -- ARGV[7]  flow key, stored as the hash field `flow_key` (@q extension, read by dequeue.lua's per-key
 --          limits); absent or "" when none
+-- KEYS[4]  active list     P:{q}:active
+-- KEYS[5]  lease zset      P:{q}:lease
+-- KEYS[6]  waiters zset    P:{q}:waiters (@q extension)
+-- KEYS[7]  paused flag     P:{q}:paused
+-- KEYS[8]  flow limits     P:{q}:flow (@q extension)
+-- ARGV[8]  now, Unix ms
+-- ARGV[9]  task key prefix P:{q}:t:
+-- The last five keys and two arguments serve the hand-over (below): when an idle @q server waits,
+-- the task is leased to it here and published to it instead of the plain wake-up.
 --
 -- Returns 1 when written, -1 when the lock is held (duplicate), 0 when the task id is taken.
 local locked = redis.call("SET", KEYS[1], ARGV[1], "NX", "EX", ARGV[2])
@@ -28,5 +37,10 @@ if ARGV[7] and ARGV[7] ~= "" then
   redis.call("HSET", KEYS[2], "flow_key", ARGV[7])
 end
 redis.call("LPUSH", KEYS[3], ARGV[1])
-redis.call("PUBLISH", ARGV[5], ARGV[6])
+-- @include hand-over
+local handedOver = handOver({ pending = KEYS[3], active = KEYS[4], lease = KEYS[5], waiters = KEYS[6],
+  paused = KEYS[7], flow = KEYS[8], nowMs = ARGV[8], prefix = ARGV[9], notify = ARGV[5] })
+if not handedOver then
+  redis.call("PUBLISH", ARGV[5], ARGV[6])
+end
 return 1

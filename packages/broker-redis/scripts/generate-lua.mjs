@@ -1,5 +1,6 @@
 // Embeds lua/*.lua into src/lua-scripts.generated.ts, so that the published package needs no file
-// access at run time. `node scripts/generate-lua.mjs --check` exits 1 when the generated file is stale.
+// access at run time. A line `-- @include <name>` is replaced by lua/include/<name>.lua (code that
+// several scripts share). `node scripts/generate-lua.mjs --check` exits 1 when the generated file is stale.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,10 @@ function render() {
     .sort();
   const entries = files.map((file) => {
     const name = file.slice(0, -'.lua'.length);
-    const text = readFileSync(join(luaDirectory, file), 'utf8');
+    const text = readFileSync(join(luaDirectory, file), 'utf8').replace(
+      /^-- @include ([a-z-]+)\n/gm,
+      (_, include) => readFileSync(join(luaDirectory, 'include', `${include}.lua`), 'utf8'),
+    );
     return `  ${JSON.stringify(name)}: ${JSON.stringify(text)},`;
   });
   return [

@@ -102,7 +102,7 @@ export function enqueueCall(plan: EnqueuePlan, now: number): ScriptCall {
   return unique
     ? {
         script: 'enqueue-unique',
-        keys: [message.uniqueKey, taskKey, keys.pending],
+        keys: [message.uniqueKey, taskKey, keys.pending, ...handOverKeys(keys)],
         args: [
           message.id,
           plan.uniqueTtlSeconds,
@@ -111,13 +111,29 @@ export function enqueueCall(plan: EnqueuePlan, now: number): ScriptCall {
           keys.notify,
           keys.queue,
           plan.flowKey,
+          Math.floor(now),
+          keys.taskPrefix,
         ],
       }
     : {
         script: 'enqueue',
-        keys: [taskKey, keys.pending],
-        args: [encoded, message.id, toUnixNanoseconds(now), keys.notify, keys.queue, plan.flowKey],
+        keys: [taskKey, keys.pending, ...handOverKeys(keys)],
+        args: [
+          encoded,
+          message.id,
+          toUnixNanoseconds(now),
+          keys.notify,
+          keys.queue,
+          plan.flowKey,
+          Math.floor(now),
+          keys.taskPrefix,
+        ],
       };
+}
+
+/** The keys an enqueue script reads or writes to hand a pending task to a waiting server. */
+function handOverKeys(keys: QueueKeys): string[] {
+  return [keys.active, keys.lease, keys.waiters, keys.paused, keys.flow];
 }
 
 /**
@@ -155,6 +171,8 @@ export function enqueueBatchCall(
       plan.flowKey,
     );
   }
+  keys.push(...handOverKeys(queueKeys));
+  args.push(Math.floor(now), queueKeys.taskPrefix);
   return { script: 'enqueue-batch', keys, args };
 }
 

@@ -350,6 +350,7 @@ export class RedisBroker implements Broker, FlowControl {
   }
 
   private async closeConnections(): Promise<void> {
+    await this.consumer.releaseHandedOver();
     await this.context.subscriber.close();
     if (!this.ownsConnection) return;
     await closeConnection(this.context.connection);

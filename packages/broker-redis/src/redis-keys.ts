@@ -29,6 +29,8 @@ export class QueueKeys {
   readonly notify: string;
   /** @q extension: the queue's flow limits (hash), read by every @q server's dequeue. */
   readonly flow: string;
+  /** @q extension: idle servers waiting for a hand-over (sorted set, see lua/include/hand-over.lua). */
+  readonly waiters: string;
   /** @q extension: one member per task taken within the rate's period (sorted set, Redis-clock ms). */
   readonly flowStarts: string;
   /** @q extension: the flow keys with parked tasks (sorted set, scored by when to look at them again). */
@@ -57,6 +59,7 @@ export class QueueKeys {
     this.aggregationSets = `${this.queuePrefix}aggregation_sets`;
     this.notify = `${this.queuePrefix}notify`;
     this.flow = `${this.queuePrefix}flow`;
+    this.waiters = `${this.queuePrefix}waiters`;
     this.flowStarts = `${this.queuePrefix}flow:starts`;
     this.flowParked = `${this.queuePrefix}flow:parked`;
     this.flowKeyPrefix = `${this.queuePrefix}flow:k:`;

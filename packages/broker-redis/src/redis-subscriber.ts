@@ -9,7 +9,8 @@ import type { Cluster, Redis } from 'ioredis';
 import { connectionErrorLogger } from './connection-error-logger';
 import type { RedisConnection } from './redis-scripts';
 
-export type MessageListener = (message: string) => void;
+/** Gets each message as published (bytes: a hand-over carries an encoded task). */
+export type MessageListener = (message: Buffer) => void;
 
 export interface Subscription {
   /** Resolves once Redis confirmed the subscription; messages published before that are missed. */
@@ -45,6 +46,11 @@ export class RedisSubscriber {
     };
   }
 
+  /** The connection is up (messages published now reach the listeners of confirmed subscriptions). */
+  get live(): boolean {
+    return this.connection?.status === 'ready';
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const connection = this.connection;
@@ -77,7 +83,8 @@ export class RedisSubscriber {
       ? (this.source as Cluster).duplicate([], { enableAutoPipelining: false })
       : (this.source as Redis).duplicate({ enableAutoPipelining: false });
     connection.on('error', connectionErrorLogger(this.logger, 'subscriber'));
-    connection.on('message', (channel: string, message: string) => {
+    connection.on('messageBuffer', (channelBytes: Buffer, message: Buffer) => {
+      const channel = channelBytes.toString();
       const channelListeners = this.listeners.get(channel);
       if (!channelListeners) return;
       for (const listener of [...channelListeners]) {

@@ -72,8 +72,49 @@ interface DoneItem {
 /** The most acknowledgements one script call writes. */
 const maxDoneBatch = 500;
 
+/** The first byte of a hand-over message on a notify channel (a plain wake-up carries the queue name). */
+const handOverMark = 1;
+/** A handed-over task no dequeue took within this long goes back to pending (its server stopped). */
+const handBackAfter = 1000;
+
+/** A task an enqueue script leased to this consumer while it waited, until a dequeue takes it. */
+interface HandedOver {
+  queue: string;
+  leased: LeasedTask;
+  handBack: ReturnType<typeof setTimeout>;
+}
+
+/** The fields of a hand-over message (see lua/include/hand-over.lua), or undefined for a plain wake-up. */
+function readHandOver(
+  message: Buffer,
+): { consumer: string; taskId: string; expiry: number; token: string; msg: Buffer } | undefined {
+  if (message[0] !== handOverMark) return undefined;
+  const fields: string[] = [];
+  let start = 1;
+  for (let field = 0; field < 4; field += 1) {
+    const end = message.indexOf(handOverMark, start);
+    if (end < 0) return undefined;
+    fields.push(message.toString('utf8', start, end));
+    start = end + 1;
+  }
+  const [consumer, taskId, expiry, token] = fields as [string, string, string, string];
+  return { consumer, taskId, expiry: Number(expiry), token, msg: message.subarray(start) };
+}
+
 export class RedisTaskConsumer implements TaskConsumer {
   private readonly doneCoalescer = new CallCoalescer<DoneItem, number>((items) => this.sendDone(items));
+  /** Names this consumer in hand-over registrations. */
+  private readonly consumerId = randomUUID();
+  /** Queues a `waitForTasks` call waits on now, with how many such calls, and when the last one ends. */
+  private readonly waits = new Map<string, { calls: number; lapsesAt: number }>();
+  /** Queues whose notify channel carries hand-overs to this consumer (listened to until close). */
+  private readonly handOverChannels = new Set<string>();
+  /** Of those, the ones whose subscription Redis confirmed: only then may this consumer register. */
+  private readonly handOverReady = new Set<string>();
+  private readonly handedOver: HandedOver[] = [];
+  /** The waiters-zset members this consumer registered with (one per lease duration in use). */
+  private readonly members = new Set<string>();
+  private closed = false;
 
   constructor(private readonly context: RedisBrokerContext) {}
 
@@ -88,6 +129,12 @@ export class RedisTaskConsumer implements TaskConsumer {
         { path: 'count', message: 'not a count' },
       ]);
     }
+    const handed = this.takeHandedOver(queues, Math.floor(options.count));
+    if (handed.length > 0) {
+      // Leased by an enqueue already: no round trip. Stay registered for the next one while waiting.
+      this.register(queues, options.leaseDuration);
+      return { tasks: handed, malformed: [] };
+    }
     const tasks: LeasedTask[] = [];
     const malformed: MalformedRecord[] = [];
     const held: FlowHold[] = [];
@@ -96,8 +143,10 @@ export class RedisTaskConsumer implements TaskConsumer {
       const remaining = Math.floor(options.count) - tasks.length;
       if (remaining <= 0) break;
       const keys = this.context.keys.queue(queue);
-      const leaseExpiresAt = this.context.now() + options.leaseDuration;
+      const now = this.context.now();
+      const leaseExpiresAt = now + options.leaseDuration;
       const leaseToken = randomUUID();
+      const wait = this.canRegister(queue) ? this.waits.get(queue) : undefined;
       let reply: unknown;
       try {
         reply = await runScriptBuffer(this.connection, {
@@ -110,8 +159,18 @@ export class RedisTaskConsumer implements TaskConsumer {
             keys.flow,
             keys.flowStarts,
             keys.flowParked,
+            keys.waiters,
           ],
-          args: [toUnixSeconds(leaseExpiresAt), keys.taskPrefix, remaining, leaseToken, keys.flowKeyPrefix],
+          args: [
+            toUnixSeconds(leaseExpiresAt),
+            keys.taskPrefix,
+            remaining,
+            leaseToken,
+            keys.flowKeyPrefix,
+            wait ? this.waiterMember(options.leaseDuration) : '',
+            wait ? Math.floor(wait.lapsesAt) : 0,
+            Math.floor(now),
+          ],
         });
       } catch (error) {
         // A broken queue (say, pending is not a list) must not stop the others; Redis being down must.
@@ -174,25 +233,57 @@ export class RedisTaskConsumer implements TaskConsumer {
       .map((task) => ({ ...task, leaseExpiresAt: extension.leaseExpiresAt }));
   }
 
+  /**
+   * Waits for a producer's wake-up on any of `queues`. While it waits, a dequeue that finds a queue
+   * empty registers this consumer for a hand-over: the next enqueue leases it the task and publishes
+   * it, which ends the wait, and the next dequeue returns the task without a round trip.
+   */
   waitForTasks(queues: readonly string[], timeout: number, signal?: AbortSignal): Promise<boolean> {
     if (signal?.aborted || queues.length === 0) return Promise.resolve(false);
     return new Promise((resolve) => {
       let settled = false;
       const removers: (() => void)[] = [];
-      const finish = (notified: boolean): void => {
+      const lapsesAt = this.context.now() + Math.max(0, timeout);
+      for (const queue of queues) {
+        const wait = this.waits.get(queue);
+        if (wait) {
+          wait.calls += 1;
+          wait.lapsesAt = Math.max(wait.lapsesAt, lapsesAt);
+        } else {
+          this.waits.set(queue, { calls: 1, lapsesAt });
+        }
+      }
+      const finish = (notified: boolean, cancelled = false): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         for (const remove of removers) remove();
+        const ended: string[] = [];
+        for (const queue of queues) {
+          const wait = this.waits.get(queue);
+          if (wait && --wait.calls === 0) {
+            this.waits.delete(queue);
+            ended.push(queue);
+          }
+        }
+        // Called off (the server stopped fetching, or found work): no hand-over for it any more. A wait
+        // that timed out or was woken is followed by a dequeue, which registers again if need be.
+        if (cancelled && ended.length > 0) this.unregister(ended);
         resolve(notified);
       };
-      const onAbort = (): void => finish(false);
+      const onAbort = (): void => finish(false, true);
       const timer = setTimeout(() => finish(false), Math.max(0, timeout));
       signal?.addEventListener('abort', onAbort, { once: true });
       for (const queue of queues) {
-        const subscription = this.context.subscriber.listen(this.context.keys.queue(queue).notify, () =>
-          finish(true),
+        this.listenForHandOvers(queue);
+        const subscription = this.context.subscriber.listen(
+          this.context.keys.queue(queue).notify,
+          (message) => {
+            // A task handed over to another server is not news for this one.
+            const handOver = readHandOver(message);
+            if (!handOver || handOver.consumer === this.consumerId) finish(true);
+          },
         );
         removers.push(() => subscription.remove());
         subscription.ready.catch((error: unknown) => {
@@ -204,6 +295,155 @@ export class RedisTaskConsumer implements TaskConsumer {
         });
       }
     });
+  }
+
+  /**
+   * A hand-over published to this consumer now would reach it. When the pub/sub connection drops after
+   * a registration, a task handed over meanwhile is not lost: its lease runs out and the recoverer
+   * retries it, as for a server that died.
+   */
+  private canRegister(queue: string): boolean {
+    return this.handOverReady.has(queue) && this.context.subscriber.live;
+  }
+
+  /** `<lease seconds>:<consumer id>`, as the waiters zset holds it. */
+  private waiterMember(leaseDuration: number): string {
+    const member = `${Math.max(1, Math.ceil(leaseDuration / 1000))}:${this.consumerId}`;
+    this.members.add(member);
+    return member;
+  }
+
+  /**
+   * Renews the hand-over registration of the queues waited on (no dequeue went to Redis), once the
+   * handed-over task has started: the write is off the path from the enqueue to the handler.
+   */
+  private register(queues: readonly string[], leaseDuration: number): void {
+    setImmediate(() => {
+      const now = this.context.now();
+      const pipeline = this.connection.pipeline();
+      let registrations = 0;
+      for (const queue of queues) {
+        const wait = this.waits.get(queue);
+        if (!wait || wait.lapsesAt <= now || !this.canRegister(queue)) continue;
+        const { waiters } = this.context.keys.queue(queue);
+        pipeline.zadd(waiters, Math.floor(wait.lapsesAt), this.waiterMember(leaseDuration));
+        pipeline.pexpire(waiters, Math.ceil(wait.lapsesAt - now) + 1000);
+        registrations += 1;
+      }
+      if (registrations === 0) return;
+      pipeline.exec().catch((error: unknown) => {
+        // The next dequeue registers again; until then, enqueues wake this server instead.
+        this.context.logger.debug(
+          { queues, error: (error as Error).message },
+          'Could not renew a hand-over registration',
+        );
+      });
+    });
+  }
+
+  /** Withdraws this consumer's hand-over registrations on `queues`. */
+  private unregister(queues: readonly string[]): void {
+    if (this.members.size === 0) return;
+    const members = [...this.members];
+    for (const queue of queues) {
+      // Sent at once, so that an enqueue sent after the wait was called off finds no registration.
+      this.connection.zrem(this.context.keys.queue(queue).waiters, ...members).catch((error: unknown) => {
+        this.context.logger.debug(
+          { queue, error: (error as Error).message },
+          'Could not withdraw a hand-over registration; it lapses on its own',
+        );
+      });
+    }
+  }
+
+  /** Keeps the tasks enqueues hand over to this consumer on `queue` (from the first wait on, until close). */
+  private listenForHandOvers(queue: string): void {
+    if (this.handOverChannels.has(queue)) return;
+    this.handOverChannels.add(queue);
+    const subscription = this.context.subscriber.listen(this.context.keys.queue(queue).notify, (message) => {
+      const handOver = readHandOver(message);
+      if (handOver?.consumer === this.consumerId) this.receiveHandOver(queue, handOver);
+    });
+    subscription.ready.then(
+      () => this.handOverReady.add(queue),
+      () => {
+        // Not subscribed: no registration (a hand-over published now would reach nobody); listen again
+        // on the next wait.
+        subscription.remove();
+        this.handOverChannels.delete(queue);
+      },
+    );
+  }
+
+  private receiveHandOver(queue: string, handOver: NonNullable<ReturnType<typeof readHandOver>>): void {
+    const reading = readRecord(queue, [handOver.taskId, 'ok', handOver.msg]);
+    const leaseToken = handOver.token;
+    if (!reading.ok) {
+      // Leased to this consumer already: archived here, as a dequeue would.
+      void this.archiveMalformed(queue, reading);
+      return;
+    }
+    const leased: LeasedTask = {
+      message: reading.message,
+      leaseExpiresAt: handOver.expiry * 1000,
+      leaseToken,
+    };
+    if (this.closed) {
+      void this.handBack(leased);
+      return;
+    }
+    const entry: HandedOver = {
+      queue,
+      leased,
+      handBack: setTimeout(() => {
+        const index = this.handedOver.indexOf(entry);
+        if (index < 0) return;
+        this.handedOver.splice(index, 1);
+        void this.handBack(leased);
+      }, handBackAfter),
+    };
+    this.handedOver.push(entry);
+  }
+
+  /** Takes up to `count` handed-over tasks of `queues`, oldest first. */
+  private takeHandedOver(queues: readonly string[], count: number): LeasedTask[] {
+    if (this.handedOver.length === 0) return [];
+    const taken: LeasedTask[] = [];
+    for (let index = 0; index < this.handedOver.length && taken.length < count;) {
+      const entry = this.handedOver[index]!;
+      if (!queues.includes(entry.queue)) {
+        index += 1;
+        continue;
+      }
+      clearTimeout(entry.handBack);
+      this.handedOver.splice(index, 1);
+      taken.push(entry.leased);
+    }
+    return taken;
+  }
+
+  /** Puts a handed-over task no dequeue took back at the head of pending, waking the other servers. */
+  private async handBack(leased: LeasedTask): Promise<void> {
+    try {
+      await this.requeue(leased.message, { token: leased.leaseToken ?? '' });
+    } catch (error) {
+      this.context.logger.warn(
+        { queue: leased.message.queue, taskId: leased.message.id, error: (error as Error).message },
+        'Could not hand back a task handed over to a server that stopped waiting; the recoverer will retry it when its lease ends',
+      );
+    }
+  }
+
+  /** Hands back every task handed over and not taken (the broker is closing). */
+  async releaseHandedOver(): Promise<void> {
+    this.closed = true;
+    const entries = this.handedOver.splice(0);
+    await Promise.all(
+      entries.map((entry) => {
+        clearTimeout(entry.handBack);
+        return this.handBack(entry.leased);
+      }),
+    );
   }
 
   /** Coalesced with the other tasks of the queue finished at the same time: one script call for all. */
@@ -566,7 +806,9 @@ export class RedisTaskConsumer implements TaskConsumer {
   }
 
   async subscribeCancel(listener: (taskId: string) => void): Promise<() => Promise<void>> {
-    const subscription = this.context.subscriber.listen(this.context.keys.cancel, listener);
+    const subscription = this.context.subscriber.listen(this.context.keys.cancel, (message) =>
+      listener(message.toString()),
+    );
     try {
       await subscription.ready;
     } catch (error) {

@@ -381,6 +381,29 @@ describe('Server against Redis: background work', () => {
     release.resolve();
   });
 
+  it('an idle server is handed the task by the enqueue itself (one hop), and starts it', async () => {
+    const { client, broker, prefix, server } = createHarness();
+    const queue = queueName('hand-over');
+    const owners: (string | null)[] = [];
+    const instance = server({ queues: { [queue]: 1 } });
+    await instance.start(async (task) => {
+      owners.push(await broker.connection.hget(`${prefix}:{${queue}}:t:${task.id}`, 'lease_owner'));
+    });
+    // Idle: the server registered to be handed the next task.
+    await waitFor(
+      async () => (await broker.connection.zcard(`${prefix}:{${queue}}:waiters`)) === 1,
+      'a registration',
+    );
+    await client.enqueue('one', {}, { queue });
+    await waitFor(() => owners.length === 1, 'the handed-over task');
+    // Leased by the enqueue script (its tokens start with "h:"), not by a dequeue.
+    expect(owners[0]).toMatch(/^h:/);
+    await instance.shutdown();
+    // A server that shut down withdrew its registration: the next task stays pending.
+    await client.enqueue('two', {}, { queue });
+    expect(await broker.connection.llen(`${prefix}:{${queue}}:pending`)).toBe(1);
+  });
+
   it('archives malformed records with a reason and keeps processing', async () => {
     const { client, broker, server } = createHarness();
     const queue = queueName('malformed');
