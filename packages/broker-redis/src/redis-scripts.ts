@@ -69,6 +69,31 @@ function scriptCommand(target: RedisConnection | ChainableCommander, name: strin
   return command.bind(target);
 }
 
+/** Sockets corked until the current turn of the event loop ends (see `holdWrites`). */
+const held = new WeakSet<object>();
+
+/**
+ * Lets the commands a producer starts in this tick leave in one socket write: the enqueue script calls of
+ * one flush (one per queue and chunk) and their queue registration. Each write is a system call, and on
+ * loopback the kernel also runs the receiving side's work in it. The socket is corked at the first call
+ * and uncorked by the next `process.nextTick` job, once the calls queued before it were written, so a
+ * lone call waits for no I/O. Measured with `pnpm bench --scenario enqueue`: Node CPU per task 24 -> 17 µs.
+ * Not used on the worker's path: there, one write per call keeps the fetch lanes apart (their writes
+ * merged, Redis answered them together and the lanes ran in step, leaving Node idle half the time).
+ * Single connections only: a cluster routes each command to its own node connection.
+ */
+export function holdWrites(connection: RedisConnection): void {
+  if (connection.isCluster) return;
+  const stream = (connection as Redis).stream as { cork?: () => void; uncork?: () => void } | undefined;
+  if (!stream?.cork || held.has(stream)) return;
+  held.add(stream);
+  stream.cork();
+  process.nextTick(() => {
+    held.delete(stream);
+    stream.uncork?.();
+  });
+}
+
 /** Runs a script; bulk replies come back as strings. */
 export function runScript(connection: RedisConnection, call: ScriptCall): Promise<unknown> {
   return scriptCommand(connection, commandName(call.script))(...commandArguments(call));

@@ -270,6 +270,24 @@ describe('enqueueMany', () => {
     expect(await broker.enqueueMany([])).toEqual([]);
   });
 
+  it('sends a large batch a slice of 50 at a time, in order: a later slice still sees an earlier id', async () => {
+    const { broker, redis } = context;
+    const requests = Array.from({ length: 120 }, () => ({ message: taskMessage() }));
+    requests[110] = { message: taskMessage({ id: requests[5]!.message.id }) };
+    await broker.ping();
+    const stream = (broker.connection as Redis).stream;
+    const write = vi.spyOn(stream, 'write');
+    const results = await broker.enqueueMany(requests);
+    // Three slices (50, 50, 20), each written as soon as it was planned, and the queue's registration.
+    expect(write).toHaveBeenCalledTimes(4);
+    write.mockRestore();
+    expect(results.filter((result) => result.ok)).toHaveLength(119);
+    expect((results[110] as Extract<EnqueueManyResult, { ok: false }>).error).toBeInstanceOf(
+      TaskIdConflictError,
+    );
+    expect(await redis.llen(key('default', 'pending'))).toBe(119);
+  });
+
   it('with atomic, writes every task of the batch, each as a single enqueue would', async () => {
     const { broker, redis } = context;
     const results = await broker.enqueueMany(

@@ -15,7 +15,10 @@ import { enqueueBatchCall, planEnqueue, refusal, type EnqueuePlan } from './enqu
 import type { RedisBrokerContext } from './redis-broker-context';
 import { toBrokerError } from './redis-errors';
 import { replyArray, replyNumber } from './redis-reply';
-import { runScript } from './redis-scripts';
+import { holdWrites, runScript } from './redis-scripts';
+
+/** Tasks of an `enqueueMany` planned and sent together (see `enqueueEach`). */
+const bulkSlice = 50;
 
 export class RedisTaskProducer implements TaskProducer {
   private readonly coalescer: CallCoalescer<EnqueuePlan, number>;
@@ -48,6 +51,7 @@ export class RedisTaskProducer implements TaskProducer {
   /** Writes plans (one script call per queue and chunk) and registers their queues, all at once. */
   private async send(plans: readonly EnqueuePlan[]): Promise<CallOutcome<number>[]> {
     const now = this.context.now();
+    holdWrites(this.context.connection);
     const [outcomes] = await Promise.all([
       sendPlans(this.context.connection, plans, now),
       this.registerQueues(
@@ -69,22 +73,40 @@ export class RedisTaskProducer implements TaskProducer {
     this.context.queueRegistry.registered(due, now);
   }
 
-  /** Every task independently: one script call per queue (and per 500 tasks), sent together. */
+  /**
+   * Every task independently. Planned and sent a slice at a time (`bulkSlice` tasks, one script call per
+   * queue in the slice): Redis writes one slice while Node plans and encodes the next, instead of
+   * waiting for the whole batch to be encoded first.
+   */
   private async enqueueEach(requests: readonly EnqueueRequest[]): Promise<EnqueueManyResult[]> {
     const now = this.context.now();
-    const planned = requests.map((request): EnqueuePlan | QError => {
-      try {
-        return planEnqueue(this.context.keys, request, now);
-      } catch (error) {
-        return toBrokerError(error, 'enqueue');
+    const planned = new Array<EnqueuePlan | QError>(requests.length);
+    const outcomes = new Map<EnqueuePlan, CallOutcome<number>>();
+    const slices: Promise<void>[] = [];
+    const queues = new Set<string>();
+    for (let start = 0; start < requests.length; start += bulkSlice) {
+      const plans: EnqueuePlan[] = [];
+      for (let index = start; index < Math.min(requests.length, start + bulkSlice); index += 1) {
+        try {
+          const plan = planEnqueue(this.context.keys, requests[index]!, now);
+          planned[index] = plan;
+          plans.push(plan);
+          queues.add(plan.message.queue);
+        } catch (error) {
+          planned[index] = toBrokerError(error, 'enqueue');
+        }
       }
-    });
-    const plans = planned.filter((entry): entry is EnqueuePlan => !QError.is(entry));
-    const outcomes = plans.length > 0 ? await this.send(plans) : [];
-    const byPlan = new Map(plans.map((plan, index) => [plan, outcomes[index]]));
+      if (plans.length === 0) continue;
+      slices.push(
+        sendPlans(this.context.connection, plans, now).then((answers) => {
+          plans.forEach((plan, index) => outcomes.set(plan, answers[index]!));
+        }),
+      );
+    }
+    await Promise.all([...slices, this.registerQueues(queues, now)]);
     return planned.map((entry): EnqueueManyResult => {
       if (QError.is(entry)) return { ok: false, error: entry };
-      const outcome = byPlan.get(entry);
+      const outcome = outcomes.get(entry);
       if (!outcome?.ok) {
         return { ok: false, error: toBrokerError(outcome ? outcome.error : 'no reply', 'enqueue') };
       }
@@ -113,6 +135,7 @@ export class RedisTaskProducer implements TaskProducer {
         [{ path: 'requests', message: 'several queues' }],
       );
     }
+    holdWrites(this.context.connection);
     const [reply] = await Promise.all([
       runScript(this.context.connection, enqueueBatchCall(plans, now, 'atomic')),
       this.registerQueues([...queues], now),
