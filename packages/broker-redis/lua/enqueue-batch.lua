@@ -8,41 +8,51 @@
 -- KEYS[1]  pending list    P:{q}:pending
 -- KEYS[2]  scheduled zset  P:{q}:scheduled
 -- KEYS[3]  groups set      P:{q}:groups
--- then, for each task in order: its task hash P:{q}:t:<id>; its uniqueness lock when it is unique;
--- its group zset P:{q}:g:<group> when its target is "aggregating".
+-- KEYS[4]  active list     P:{q}:active      (KEYS[4..8] serve the hand-over, below)
+-- KEYS[5]  lease zset       P:{q}:lease
+-- KEYS[6]  waiters zset     P:{q}:waiters (@q extension)
+-- KEYS[7]  paused flag      P:{q}:paused
+-- KEYS[8]  flow limits      P:{q}:flow (@q extension)
+-- then, for each task in order: its uniqueness lock when it is unique; its group zset P:{q}:g:<group>
+-- when its target is "aggregating". (Task hashes are P:{q}:t:<id>, made from ARGV[8]: the same slot.)
 -- ARGV[1]  now, Unix nanoseconds (pending_since)
 -- ARGV[2]  now, Unix seconds (group score)
 -- ARGV[3]  notify channel P:{q}:notify (@q extension)
 -- ARGV[4]  queue name, the message published on ARGV[3]
 -- ARGV[5]  number of tasks
 -- ARGV[6]  mode, "atomic" or "each"
--- then seven per task: task id, encoded TaskMessage, target ("pending", "scheduled" or "aggregating"),
--- process-at in Unix seconds (scheduled only, else 0), lock TTL in whole seconds (0 when not unique),
--- group name ("" unless aggregating), flow key ("" when none; @q extension, stored as `flow_key`).
--- After the tasks' keys, five keys for the hand-over (below): active list, lease zset, waiters zset,
--- paused flag, flow hash; after the tasks' arguments, two: now in Unix ms, task key prefix P:{q}:t:.
--- Each live registration gets one of the tasks written to pending (the oldest first).
+-- ARGV[7]  now, Unix ms (hand-over)
+-- ARGV[8]  task key prefix P:{q}:t:
+-- then per task: task id, encoded TaskMessage, and "" for a plain pending task (no lock, no flow key),
+-- or "+" followed by five more: target ("pending", "scheduled" or "aggregating"), process-at in Unix
+-- seconds (scheduled only, else 0), lock TTL in whole seconds (0 when not unique), group name ("" unless
+-- aggregating), flow key ("" when none; @q extension, stored as `flow_key`). Plain tasks take three
+-- arguments instead of eight (keys included): the batches of coalesced enqueues are mostly plain.
+-- Each live hand-over registration gets one of the tasks written to pending (the oldest first).
 --
 -- Returns { written, code per task... }: a code is 1 (accepted), -1 (uniqueness lock held, also by an
 -- earlier task of the batch) or 0 (task id taken, also by an earlier task of the batch). In "atomic"
 -- mode written is 1 when every task was written and 0 when none was; in "each" mode it is the number
 -- of tasks written.
 local count = tonumber(ARGV[5])
+local prefix = ARGV[8]
 local tasks = {}
-local keyIndex = 4
+local keyIndex = 9
+local argIndex = 9
 for i = 1, count do
-  local base = 6 + (i - 1) * 7
-  local task = {
-    id = ARGV[base + 1],
-    msg = ARGV[base + 2],
-    target = ARGV[base + 3],
-    score = ARGV[base + 4],
-    ttl = ARGV[base + 5],
-    group = ARGV[base + 6],
-    flowKey = ARGV[base + 7],
-    key = KEYS[keyIndex],
-  }
-  keyIndex = keyIndex + 1
+  local task = { id = ARGV[argIndex], msg = ARGV[argIndex + 1], target = "pending", score = "0", ttl = "0",
+    group = "", flowKey = "" }
+  if ARGV[argIndex + 2] == "" then
+    argIndex = argIndex + 3
+  else
+    task.target = ARGV[argIndex + 3]
+    task.score = ARGV[argIndex + 4]
+    task.ttl = ARGV[argIndex + 5]
+    task.group = ARGV[argIndex + 6]
+    task.flowKey = ARGV[argIndex + 7]
+    argIndex = argIndex + 8
+  end
+  task.key = prefix .. task.id
   if tonumber(task.ttl) > 0 then
     task.uniqueKey = KEYS[keyIndex]
     keyIndex = keyIndex + 1
@@ -133,10 +143,8 @@ else
 end
 -- @include hand-over
 if pushed then
-  local tail = 6 + count * 7
-  local h = { pending = KEYS[1], active = KEYS[keyIndex], lease = KEYS[keyIndex + 1],
-    waiters = KEYS[keyIndex + 2], paused = KEYS[keyIndex + 3], flow = KEYS[keyIndex + 4],
-    nowMs = ARGV[tail + 1], prefix = ARGV[tail + 2], notify = ARGV[3] }
+  local h = { pending = KEYS[1], active = KEYS[4], lease = KEYS[5], waiters = KEYS[6], paused = KEYS[7],
+    flow = KEYS[8], nowMs = ARGV[7], prefix = prefix, notify = ARGV[3] }
   -- One task per waiting server; the plain wake-up when tasks are left over (or nobody waited).
   while handOver(h) do
   end

@@ -148,7 +148,7 @@ export function enqueueBatchCall(
   const first = plans[0];
   if (!first) throw new Error('enqueueBatchCall needs at least one plan.');
   const { keys: queueKeys } = first;
-  const keys = [queueKeys.pending, queueKeys.scheduled, queueKeys.groups];
+  const keys = [queueKeys.pending, queueKeys.scheduled, queueKeys.groups, ...handOverKeys(queueKeys)];
   const args: (string | number | Uint8Array)[] = [
     toUnixNanoseconds(now),
     toUnixSeconds(now),
@@ -156,14 +156,21 @@ export function enqueueBatchCall(
     queueKeys.queue,
     plans.length,
     mode,
+    Math.floor(now),
+    queueKeys.taskPrefix,
   ];
   for (const plan of plans) {
-    keys.push(queueKeys.task(plan.message.id));
-    if (plan.uniqueTtlSeconds > 0) keys.push(plan.message.uniqueKey);
+    const unique = plan.uniqueTtlSeconds > 0;
+    if (unique) keys.push(plan.message.uniqueKey);
     if (plan.target === 'aggregating') keys.push(queueKeys.group(plan.message.groupKey));
+    if (plan.target === 'pending' && !unique && plan.flowKey === '') {
+      args.push(plan.message.id, plan.encoded, '');
+      continue;
+    }
     args.push(
       plan.message.id,
       plan.encoded,
+      '+',
       plan.target,
       plan.processAtSeconds,
       plan.uniqueTtlSeconds,
@@ -171,8 +178,6 @@ export function enqueueBatchCall(
       plan.flowKey,
     );
   }
-  keys.push(...handOverKeys(queueKeys));
-  args.push(Math.floor(now), queueKeys.taskPrefix);
   return { script: 'enqueue-batch', keys, args };
 }
 
