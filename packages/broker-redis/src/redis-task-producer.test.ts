@@ -371,8 +371,9 @@ describe('enqueueMany', () => {
 describe('queue registration', () => {
   it('adds the queue name about once a second, not once per task, and brings back a name removed elsewhere', async () => {
     const { broker, redis } = context;
-    // No ready check: its INFO, seen by MONITOR as it starts, could be read as a reply (ioredis).
-    const monitor = new Redis(inject('redisAdminUrl'), { enableReadyCheck: false });
+    // Lazy: only the monitoring duplicate connects. Another connection's ready-check INFO, seen by MONITOR
+    // in the same read as its +OK, would be taken for a reply by ioredis ("Command queue state error").
+    const monitor = new Redis(inject('redisAdminUrl'), { lazyConnect: true });
     const commands: string[] = [];
     const stream = await monitor.monitor();
     stream.on('monitor', (_time: string, args: string[]) => {
