@@ -278,6 +278,17 @@ class OptionProblems {
     this.#issues.push(...issues);
   }
 
+  /** The path of option `name`, e.g. `options.queue`. */
+  path(name: string): string {
+    return `${this.optionsPath}.${name}`;
+  }
+
+  /** Records that option `name` is refused; returns `undefined` (the value the option then has). */
+  refuse(name: string, sentence: string, issue: string): undefined {
+    this.add(sentence, [{ path: this.path(name), message: issue }]);
+    return undefined;
+  }
+
   /** Runs a check that throws a `ValidationError`; records its problem and returns `undefined` instead. */
   check<T>(run: () => T): T | undefined {
     try {
@@ -322,21 +333,19 @@ function buildRequest({
   now,
   generateId,
 }: BuildRequestInput): EnqueueRequest {
+  // Per-call closures here cost a name definition each under tsx (esbuild's keepNames): methods instead.
   const problems = new OptionProblems(optionsPath);
-  const path = (name: string): string => `${optionsPath}.${name}`;
-  const refuse = (name: string, sentence: string, issue: string): undefined => {
-    problems.add(sentence, [{ path: path(name), message: issue }]);
-    return undefined;
-  };
   checkKnownKeys(options, problems);
 
-  const queue = problems.check(() => assertQueueName(options.queue ?? taskDefaults.queue, path('queue')));
+  const queue = problems.check(() =>
+    assertQueueName(options.queue ?? taskDefaults.queue, problems.path('queue')),
+  );
 
   const maxRetry = options.maxRetry ?? taskDefaults.maxRetry;
   if (!Number.isSafeInteger(maxRetry) || maxRetry < 0) {
-    refuse(
+    problems.refuse(
       'maxRetry',
-      `${path('maxRetry')} must be a non-negative integer, got ${String(maxRetry)}.`,
+      `${problems.path('maxRetry')} must be a non-negative integer, got ${String(maxRetry)}.`,
       'not a non-negative integer',
     );
   }
@@ -345,9 +354,9 @@ function buildRequest({
   if (options.taskId === undefined) {
     id = generateId();
   } else if (typeof options.taskId !== 'string' || options.taskId.trim() === '') {
-    refuse(
+    problems.refuse(
       'taskId',
-      `${path('taskId')} must be a non-empty string; omit it to get a generated id.`,
+      `${problems.path('taskId')} must be a non-empty string; omit it to get a generated id.`,
       'blank task id',
     );
   } else {
@@ -357,15 +366,15 @@ function buildRequest({
   const timeout =
     options.timeout === undefined
       ? undefined
-      : problems.check(() => toMilliseconds(options.timeout!, path('timeout')));
+      : problems.check(() => toMilliseconds(options.timeout!, problems.path('timeout')));
   let deadline =
     options.deadline === undefined
       ? undefined
-      : problems.check(() => toTime(options.deadline!, path('deadline')));
+      : problems.check(() => toTime(options.deadline!, problems.path('deadline')));
   if (deadline !== undefined && deadline <= now) {
-    deadline = refuse(
+    deadline = problems.refuse(
       'deadline',
-      `${path('deadline')} ${new Date(deadline).toISOString()} is in the past; give a future time or use timeout instead.`,
+      `${problems.path('deadline')} ${new Date(deadline).toISOString()} is in the past; give a future time or use timeout instead.`,
       'in the past',
     );
   }
@@ -377,27 +386,27 @@ function buildRequest({
       : toWholeSecondsUp(timeout ?? 0);
 
   if (options.processAt !== undefined && options.processIn !== undefined) {
-    refuse(
+    problems.refuse(
       'processIn',
-      `Give ${path('processAt')} or ${path('processIn')}, not both.`,
+      `Give ${problems.path('processAt')} or ${problems.path('processIn')}, not both.`,
       'conflicts with processAt',
     );
   }
   let processAt: number | undefined;
   if (options.processAt !== undefined) {
-    processAt = problems.check(() => toTime(options.processAt!, path('processAt')));
+    processAt = problems.check(() => toTime(options.processAt!, problems.path('processAt')));
   } else if (options.processIn !== undefined) {
-    const delay = problems.check(() => toMilliseconds(options.processIn!, path('processIn')));
+    const delay = problems.check(() => toMilliseconds(options.processIn!, problems.path('processIn')));
     if (delay !== undefined) processAt = now + delay;
   }
 
   let uniqueTtl: number | undefined;
   if (options.unique !== undefined) {
-    uniqueTtl = problems.check(() => toMilliseconds(options.unique!, path('unique')));
+    uniqueTtl = problems.check(() => toMilliseconds(options.unique!, problems.path('unique')));
     if (uniqueTtl !== undefined && uniqueTtl < uniqueMinimumMilliseconds) {
-      uniqueTtl = refuse(
+      uniqueTtl = problems.refuse(
         'unique',
-        `${path('unique')} must be at least 1s; it is the lock's lifetime.`,
+        `${problems.path('unique')} must be at least 1s; it is the lock's lifetime.`,
         'under one second',
       );
     }
@@ -406,14 +415,14 @@ function buildRequest({
   const retention =
     options.retention === undefined
       ? 0
-      : (problems.check(() => toMilliseconds(options.retention!, path('retention'))) ?? 0);
+      : (problems.check(() => toMilliseconds(options.retention!, problems.path('retention'))) ?? 0);
 
   let group = '';
   if (options.group !== undefined) {
     if (typeof options.group !== 'string' || options.group.trim() === '') {
-      refuse(
+      problems.refuse(
         'group',
-        `${path('group')} must be a non-empty string; omit it for no aggregation.`,
+        `${problems.path('group')} must be a non-empty string; omit it for no aggregation.`,
         'blank group',
       );
     } else {
@@ -424,13 +433,17 @@ function buildRequest({
   const headers: Record<string, string> = {};
   if (options.headers !== undefined) {
     if (typeof options.headers !== 'object' || options.headers === null || Array.isArray(options.headers)) {
-      refuse('headers', `${path('headers')} must be an object of strings.`, 'not an object');
+      problems.refuse(
+        'headers',
+        `${problems.path('headers')} must be an object of strings.`,
+        'not an object',
+      );
     } else {
       for (const [key, value] of Object.entries(options.headers)) {
         if (typeof value !== 'string') {
-          refuse(
+          problems.refuse(
             `headers.${key}`,
-            `${path('headers')}.${key} must be a string, got ${typeof value}.`,
+            `${problems.path('headers')}.${key} must be a string, got ${typeof value}.`,
             'not a string',
           );
         } else {
@@ -441,11 +454,11 @@ function buildRequest({
   }
 
   if (options.flowKey !== undefined) {
-    const flowKey = problems.check(() => assertFlowKey(options.flowKey, path('flowKey')));
+    const flowKey = problems.check(() => assertFlowKey(options.flowKey, problems.path('flowKey')));
     if (group !== '') {
-      refuse(
+      problems.refuse(
         'flowKey',
-        `Give ${path('flowKey')} or ${path('group')}, not both: an aggregated task is a new task without the flow key.`,
+        `Give ${problems.path('flowKey')} or ${problems.path('group')}, not both: an aggregated task is a new task without the flow key.`,
         'conflicts with group',
       );
     } else if (flowKey !== undefined) {
