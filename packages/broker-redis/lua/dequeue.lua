@@ -315,11 +315,8 @@ if limited then
   table.insert(taken, "flow")
   table.insert(taken, (heldBy or "") .. ":" .. retryAfter)
 end
+-- @include register-waiter
 if ARGV[6] and ARGV[6] ~= "" and not limited and #taken / 3 < count then
-  redis.call("ZADD", KEYS[8], ARGV[7], ARGV[6])
-  local lapsesIn = tonumber(ARGV[7]) - tonumber(ARGV[8])
-  if redis.call("PTTL", KEYS[8]) < lapsesIn then
-    redis.call("PEXPIRE", KEYS[8], lapsesIn)
-  end
+  registerWaiter(KEYS[8], ARGV[6], ARGV[7], ARGV[8])
 end
 return taken

@@ -103,32 +103,18 @@ export function enqueueCall(plan: EnqueuePlan, now: number): ScriptCall {
     ? {
         script: 'enqueue-unique',
         keys: [message.uniqueKey, taskKey, keys.pending, ...handOverKeys(keys)],
-        args: [
-          message.id,
-          plan.uniqueTtlSeconds,
-          encoded,
-          toUnixNanoseconds(now),
-          keys.notify,
-          keys.queue,
-          plan.flowKey,
-          Math.floor(now),
-          keys.taskPrefix,
-        ],
+        args: [message.id, plan.uniqueTtlSeconds, encoded, ...pendingArguments(plan, now)],
       }
     : {
         script: 'enqueue',
         keys: [taskKey, keys.pending, ...handOverKeys(keys)],
-        args: [
-          encoded,
-          message.id,
-          toUnixNanoseconds(now),
-          keys.notify,
-          keys.queue,
-          plan.flowKey,
-          Math.floor(now),
-          keys.taskPrefix,
-        ],
+        args: [encoded, message.id, ...pendingArguments(plan, now)],
       };
+}
+
+/** The arguments enqueue and enqueue-unique end with: pending_since, the wake-up, the flow key, the hand-over. */
+function pendingArguments({ keys, flowKey }: EnqueuePlan, now: number): (string | number)[] {
+  return [toUnixNanoseconds(now), keys.notify, keys.queue, flowKey, Math.floor(now), keys.taskPrefix];
 }
 
 /** The keys an enqueue script reads or writes to hand a pending task to a waiting server. */

@@ -32,7 +32,7 @@ import { readRecord, replacementMessage, type RecordReading } from './malformed-
 import type { RedisBrokerContext } from './redis-broker-context';
 import { isUnavailableError } from './redis-errors';
 import { replyArray, replyBytes, replyNumber, replyText, replyTuples } from './redis-reply';
-import { runScript, runScriptBuffer } from './redis-scripts';
+import { queueScript, runScript, runScriptBuffer } from './redis-scripts';
 import { encodeServerInfo, encodeWorkerInfo } from './server-state-codec';
 import { decodeTaskMessage, encodeTaskMessage } from './task-message-codec';
 import { toUnixNanoseconds, toUnixSeconds, toWholeSeconds } from './unix-time';
@@ -325,9 +325,11 @@ export class RedisTaskConsumer implements TaskConsumer {
       for (const queue of queues) {
         const wait = this.waits.get(queue);
         if (!wait || wait.lapsesAt <= now || !this.canRegister(queue)) continue;
-        const { waiters } = this.context.keys.queue(queue);
-        pipeline.zadd(waiters, Math.floor(wait.lapsesAt), this.waiterMember(leaseDuration));
-        pipeline.pexpire(waiters, Math.ceil(wait.lapsesAt - now) + 1000);
+        queueScript(pipeline, {
+          script: 'register-waiter',
+          keys: [this.context.keys.queue(queue).waiters],
+          args: [this.waiterMember(leaseDuration), Math.floor(wait.lapsesAt), Math.floor(now)],
+        });
         registrations += 1;
       }
       if (registrations === 0) return;
