@@ -23,6 +23,15 @@
 -- A caller about to wait for work that finds the queue empty (not paused, without flow limits) registers,
 -- so that the next enqueue leases it the task directly and publishes it to it.
 --
+-- Acknowledgements (@q extension: a server's finished tasks and its next tasks in one call): when ARGV[9]
+-- is a number above 0, that many tasks of this queue that succeeded without retention are first finished,
+-- each fenced on its own, exactly as done-batch.lua does (include/ack-batch.lua), before anything is taken.
+-- KEYS[9]  today's processed count  P:{q}:processed:<YYYY-MM-DD> (only with acknowledgements)
+-- KEYS[10] total processed count    P:{q}:processed (only with acknowledgements)
+-- ARGV[9]  number of tasks to acknowledge ("" or absent: none)
+-- ARGV[10] expiry of today's processed counter, Unix seconds
+-- then four per task from ARGV[11], as done-batch.lua takes them from its ARGV[4].
+--
 -- Flow control (@q extension; Go Asynq servers do not read these keys): when the queue's flow hash holds
 -- `concurrency`, at most that many tasks of the queue are leased at once (the lease zset counts them);
 -- with `rate_limit` and `rate_period` (ms), at most rate_limit tasks are taken in any window of
@@ -50,8 +59,32 @@
 -- again ("" when that waits on running tasks). Reason "keys" (per-key limits): every task looked at
 -- belonged to a key at its limit; the milliseconds until a rate-held key may go on, 0 when the call
 -- stopped at its parking bound with tasks still pending, "" when keys wait on running tasks.
+-- With acknowledgements the reply ends with one more triple, { "", "acks", "<one code per task>" }: "1"
+-- done, "0" not leased (or not under its token); and a pending list that cannot be popped is reported as
+-- a triple { "", "error", "<message>" } before it, instead of an error reply, so that the codes arrive.
+-- @include ack-batch
+local acks
+if ARGV[9] and ARGV[9] ~= "" and tonumber(ARGV[9]) > 0 then
+  acks = table.concat(ackBatch(KEYS[3], KEYS[4], KEYS[9], KEYS[10], ARGV[10], ARGV[2], 11, tonumber(ARGV[9])))
+end
+-- The reply, with the acknowledgement codes when there were any.
+local function reply(triples)
+  if acks then
+    table.insert(triples, "")
+    table.insert(triples, "acks")
+    table.insert(triples, acks)
+  end
+  return triples
+end
+-- Pending could not be popped before anything was taken.
+local function popFailed(err)
+  if acks then
+    return reply({ "", "error", err })
+  end
+  return redis.error_reply(err)
+end
 if redis.call("EXISTS", KEYS[2]) == 1 then
-  return {}
+  return reply({})
 end
 local count = tonumber(ARGV[3])
 local flow = redis.call("HMGET", KEYS[5], "concurrency", "rate_limit", "rate_period", "paused_until",
@@ -67,14 +100,14 @@ if limited then
   if flow[4] then
     local pausedFor = tonumber(flow[4]) - now
     if pausedFor > 0 then
-      return { "", "flow", "paused:" .. pausedFor }
+      return reply({ "", "flow", "paused:" .. pausedFor })
     end
     redis.call("HDEL", KEYS[5], "paused_until")
   end
   if flow[1] then
     local free = tonumber(flow[1]) - redis.call("ZCARD", KEYS[4])
     if free <= 0 then
-      return { "", "flow", "concurrency:" }
+      return reply({ "", "flow", "concurrency:" })
     end
     if free <= count then
       count, heldBy = free, "concurrency"
@@ -86,7 +119,7 @@ if limited then
     local tokens = tonumber(flow[2]) - redis.call("ZCARD", KEYS[6])
     if tokens <= 0 then
       local oldest = redis.call("ZRANGE", KEYS[6], 0, 0, "WITHSCORES")
-      return { "", "flow", "rate:" .. math.max(1, tonumber(oldest[2]) + period - now) }
+      return reply({ "", "flow", "rate:" .. math.max(1, tonumber(oldest[2]) + period - now) })
     end
     if tokens <= count then
       count, heldBy = tokens, "rate"
@@ -132,7 +165,7 @@ if not perKey then
     local id = redis.pcall("RPOPLPUSH", KEYS[1], KEYS[3])
     if type(id) == "table" and id.err then
       if #taken == 0 then
-        return redis.error_reply(id.err)
+        return popFailed(id.err)
       end
       break
     end
@@ -238,7 +271,7 @@ else
     local id = redis.pcall("RPOP", KEYS[1])
     if type(id) == "table" and id.err then
       if takenCount == 0 then
-        return redis.error_reply(id.err)
+        return popFailed(id.err)
       end
       break
     end
@@ -319,4 +352,4 @@ end
 if ARGV[6] and ARGV[6] ~= "" and not limited and #taken / 3 < count then
   registerWaiter(KEYS[8], ARGV[6], ARGV[7], ARGV[8])
 end
-return taken
+return reply(taken)

@@ -303,6 +303,105 @@ describe('done, for tasks finished together', () => {
   });
 });
 
+describe('done, carried by the next dequeue', () => {
+  /** Records the script calls on this test's keys while `act` runs. */
+  async function scriptCallsDuring(act: () => Promise<void>): Promise<string[][]> {
+    const monitor = await context.redis.monitor();
+    const calls: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (/^eval/i.test(args[0] ?? '') && args.some((arg) => arg.startsWith(`${prefix}:`))) calls.push(args);
+    });
+    await act();
+    await context.redis.ping();
+    monitor.disconnect();
+    return calls;
+  }
+
+  it('acknowledges the tasks that finished in the same turn in the dequeue call, each fenced on its own', async () => {
+    const { broker, redis } = context;
+    for (let index = 0; index < 4; index += 1) await broker.enqueue({ message: taskMessage() });
+    const unique = (await broker.enqueue({ message: taskMessage(), uniqueTtl: 60_000 })).message;
+    await broker.enqueue({ message: taskMessage() });
+    const first = await broker.dequeue(['default'], { count: 5, leaseDuration: 30_000 });
+    expect(first.tasks).toHaveLength(5);
+    const [stolen, ...rest] = first.tasks;
+    await redis.hset(key('default', `t:${stolen!.message.id}`), 'lease_owner', 'another-worker');
+
+    let settled: PromiseSettledResult<void>[] = [];
+    let next: Awaited<ReturnType<typeof broker.dequeue>> | undefined;
+    const calls = await scriptCallsDuring(async () => {
+      // The dequeue starts first, as the fetch loop's does when the slots come free; the acknowledgements
+      // of the same turn still ride with it.
+      const dequeuing = broker.dequeue(['default'], { count: 5, leaseDuration: 30_000 });
+      const acknowledging = Promise.allSettled(
+        first.tasks.map((task) => broker.done(task.message, { token: task.leaseToken! })),
+      );
+      [next, settled] = await Promise.all([dequeuing, acknowledging]);
+    });
+
+    expect(calls).toHaveLength(1);
+    expect(settled.map((outcome) => outcome.status)).toEqual(['rejected', ...rest.map(() => 'fulfilled')]);
+    expect((settled[0] as PromiseRejectedResult).reason).toBeInstanceOf(LeaseLostError);
+    expect(next!.tasks).toHaveLength(1);
+    const active = await redis.lrange(key('default', 'active'), 0, -1);
+    expect(active.sort()).toEqual([stolen!.message.id, ...next!.tasks.map((task) => task.message.id)].sort());
+    for (const task of rest) expect(await redis.exists(key('default', `t:${task.message.id}`))).toBe(0);
+    expect(await redis.get(key('default', `processed:${today()}`))).toBe(String(rest.length));
+    expect(await redis.get(key('default', 'processed'))).toBe(String(rest.length));
+    expect(await redis.llen(key('default', 'pending'))).toBe(0);
+    // The unique task (the fifth) was acknowledged with the others: its lock is gone.
+    expect(rest.map((task) => task.message.id)).toContain(unique.id);
+    expect(await redis.exists(unique.uniqueKey)).toBe(0);
+  });
+
+  it('acknowledges them even when the queue is paused and nothing is taken', async () => {
+    const { broker, redis } = context;
+    for (let index = 0; index < 3; index += 1) await broker.enqueue({ message: taskMessage() });
+    const { tasks } = await broker.dequeue(['default'], { count: 3, leaseDuration: 30_000 });
+    await broker.pauseQueue('default');
+    const calls = await scriptCallsDuring(async () => {
+      const [next] = await Promise.all([
+        broker.dequeue(['default'], { count: 3, leaseDuration: 30_000 }),
+        ...tasks.map((task) => broker.done(task.message, { token: task.leaseToken! })),
+      ]);
+      expect(next.tasks).toEqual([]);
+    });
+    expect(calls).toHaveLength(1);
+    expect(await redis.llen(key('default', 'active'))).toBe(0);
+    expect(await redis.get(key('default', 'processed'))).toBe('3');
+  });
+
+  it('still answers the acknowledgements when pending cannot be popped, and skips the queue', async () => {
+    const { broker, redis } = context;
+    await broker.enqueue({ message: taskMessage() });
+    const { tasks } = await broker.dequeue(['default'], { count: 1, leaseDuration: 30_000 });
+    await redis.set(key('default', 'pending'), 'not a list');
+    const [next] = await Promise.all([
+      broker.dequeue(['default'], { count: 1, leaseDuration: 30_000 }),
+      broker.done(tasks[0]!.message, { token: tasks[0]!.leaseToken! }),
+    ]);
+    expect(next.tasks).toEqual([]);
+    expect(await redis.get(key('default', 'processed'))).toBe('1');
+    expect(logger.lines.some((line) => line.startsWith('Could not dequeue from this queue'))).toBe(true);
+  });
+
+  it('leaves acknowledgements of another queue to their own call', async () => {
+    const { broker, redis } = context;
+    await broker.enqueue({ message: taskMessage({ queue: 'low' }) });
+    await broker.enqueue({ message: taskMessage() });
+    const { tasks } = await broker.dequeue(['low'], { count: 1, leaseDuration: 30_000 });
+    const calls = await scriptCallsDuring(async () => {
+      await Promise.all([
+        broker.dequeue(['default'], { count: 1, leaseDuration: 30_000 }),
+        broker.done(tasks[0]!.message),
+      ]);
+    });
+    expect(calls).toHaveLength(2);
+    expect(await redis.get(key('low', 'processed'))).toBe('1');
+    expect(await redis.exists(key('default', 'processed'))).toBe(0);
+  });
+});
+
 describe('markComplete', () => {
   it('keeps the task as completed until completed_at + retention, with its result', async () => {
     const { broker, redis } = context;

@@ -27,7 +27,7 @@ import {
   maxInt64,
   statsTtlMilliseconds,
 } from './asynq-constants';
-import { CallCoalescer, chunksBy, type CallOutcome } from './call-coalescer';
+import { CallCoalescer, chunksBy, type CallOutcome, type Waiter } from './call-coalescer';
 import { readRecord, replacementMessage, type RecordReading } from './malformed-record';
 import type { RedisBrokerContext } from './redis-broker-context';
 import { isUnavailableError } from './redis-errors';
@@ -71,6 +71,21 @@ interface DoneItem {
 
 /** The most acknowledgements one script call writes. */
 const maxDoneBatch = 500;
+
+/** The four arguments of one task in include/ack-batch.lua: id, lease token, expiry cutoff, lock key. */
+function pushDoneArguments(args: (string | number)[], { message, fence }: DoneItem): void {
+  args.push(message.id, ...fenceArguments(fence), message.uniqueKey);
+}
+
+/** Answers the acknowledgements a dequeue carried, from the codes it returned ("1" done, "0" refused). */
+function answerAcks(acks: readonly Waiter<DoneItem, number>[], codes: string | undefined): void {
+  if (codes === undefined || codes.length !== acks.length) {
+    const error = new Error('Redis sent no acknowledgement codes with the dequeue; the tasks are retried.');
+    for (const ack of acks) ack.reject(error);
+    return;
+  }
+  acks.forEach((ack, index) => ack.resolve(codes.charCodeAt(index) === 49 ? 1 : 0));
+}
 
 /** The first byte of a hand-over message on a notify channel (a plain wake-up carries the queue name). */
 const handOverMark = 1;
@@ -142,48 +157,66 @@ export class RedisTaskConsumer implements TaskConsumer {
     for (const queue of queues) {
       const remaining = Math.floor(options.count) - tasks.length;
       if (remaining <= 0) break;
+      // The first call also acknowledges this queue's tasks that finished in the same turn (typically the
+      // ones whose slots this dequeue fills): one script call instead of two.
+      const acks =
+        queue === queues[0]
+          ? await this.doneCoalescer.claimAtFlush((item) => item.message.queue === queue, maxDoneBatch)
+          : [];
       const keys = this.context.keys.queue(queue);
       const now = this.context.now();
       const leaseExpiresAt = now + options.leaseDuration;
       const leaseToken = randomUUID();
       const wait = this.canRegister(queue) ? this.waits.get(queue) : undefined;
+      const scriptKeys = [
+        keys.pending,
+        keys.paused,
+        keys.active,
+        keys.lease,
+        keys.flow,
+        keys.flowStarts,
+        keys.flowParked,
+        keys.waiters,
+      ];
+      const args: (string | number)[] = [
+        toUnixSeconds(leaseExpiresAt),
+        keys.taskPrefix,
+        remaining,
+        leaseToken,
+        keys.flowKeyPrefix,
+        wait ? this.waiterMember(options.leaseDuration) : '',
+        wait ? Math.floor(wait.lapsesAt) : 0,
+        Math.floor(now),
+      ];
+      if (acks.length > 0) {
+        scriptKeys.push(keys.processed(now), keys.processedTotal);
+        args.push(acks.length, toUnixSeconds(now + statsTtlMilliseconds));
+        for (const { item } of acks) pushDoneArguments(args, item);
+      }
       let reply: unknown;
       try {
-        reply = await runScriptBuffer(this.connection, {
-          script: 'dequeue',
-          keys: [
-            keys.pending,
-            keys.paused,
-            keys.active,
-            keys.lease,
-            keys.flow,
-            keys.flowStarts,
-            keys.flowParked,
-            keys.waiters,
-          ],
-          args: [
-            toUnixSeconds(leaseExpiresAt),
-            keys.taskPrefix,
-            remaining,
-            leaseToken,
-            keys.flowKeyPrefix,
-            wait ? this.waiterMember(options.leaseDuration) : '',
-            wait ? Math.floor(wait.lapsesAt) : 0,
-            Math.floor(now),
-          ],
-        });
+        reply = await runScriptBuffer(this.connection, { script: 'dequeue', keys: scriptKeys, args });
       } catch (error) {
+        for (const ack of acks) ack.reject(error);
         // A broken queue (say, pending is not a list) must not stop the others; Redis being down must.
         if (isUnavailableError(error) || /^OOM/.test((error as Error).message)) throw error;
-        this.context.logger.error(
-          { queue, error: (error as Error).message },
-          'Could not dequeue from this queue; skipping it. Inspect its keys.',
-        );
+        this.skipQueue(queue, (error as Error).message);
         continue;
       }
       const taken: LeasedTask[] = [];
+      let popError: string | undefined;
+      let ackCodes: string | undefined;
       for (const triple of replyTuples(reply, 3)) {
-        if (replyText(triple[1]) === 'flow') {
+        const kind = replyText(triple[1]);
+        if (kind === 'acks') {
+          ackCodes = replyText(triple[2]);
+          continue;
+        }
+        if (kind === 'error') {
+          popError = replyText(triple[2]);
+          continue;
+        }
+        if (kind === 'flow') {
           limited.push(queue);
           const hold = readFlowHold(queue, replyText(triple[2]));
           if (hold) held.push(hold);
@@ -197,6 +230,11 @@ export class RedisTaskConsumer implements TaskConsumer {
           malformed.push({ queue, taskId: reading.taskId, reason: reading.reason });
         }
       }
+      if (acks.length > 0) answerAcks(acks, ackCodes);
+      if (popError !== undefined) {
+        this.skipQueue(queue, popError);
+        continue;
+      }
       tasks.push(...(await this.freshLeases(queue, taken, options.leaseDuration)));
     }
     const result: FlowDequeueResult = { tasks, malformed };
@@ -205,6 +243,13 @@ export class RedisTaskConsumer implements TaskConsumer {
       result.held = held;
     }
     return result;
+  }
+
+  private skipQueue(queue: string, error: string): void {
+    this.context.logger.error(
+      { queue, error },
+      'Could not dequeue from this queue; skipping it. Inspect its keys.',
+    );
   }
 
   /**
@@ -499,9 +544,7 @@ export class RedisTaskConsumer implements TaskConsumer {
       return [replyNumber(done)];
     }
     const args: (string | number)[] = [statsExpiry, keys.taskPrefix, items.length];
-    for (const { message, fence } of items) {
-      args.push(message.id, ...fenceArguments(fence), message.uniqueKey);
-    }
+    for (const item of items) pushDoneArguments(args, item);
     const codes = await runScript(this.connection, {
       script: 'done-batch',
       keys: [keys.active, keys.lease, keys.processed(now), keys.processedTotal],

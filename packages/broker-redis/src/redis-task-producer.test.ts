@@ -220,6 +220,31 @@ describe('enqueue', () => {
     expect(await redis.llen(key('low', 'pending'))).toBe(1);
   });
 
+  it('sends coalesced enqueues 50 at a time as they come, not all at the end of the turn', async () => {
+    const { broker, redis } = context;
+    await Promise.all([
+      broker.enqueue({ message: taskMessage() }),
+      broker.enqueue({ message: taskMessage() }),
+    ]);
+    await redis.del(key('default', 'pending'));
+    const monitor = await redis.monitor();
+    const batchSizes: number[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      // enqueue-batch: EVALSHA sha numkeys KEYS[1..8] now-ns now-s channel queue count ...
+      if (/^evalsha/i.test(args[0] ?? '') && args.includes(key('default', 'pending'))) {
+        batchSizes.push(Number(args[2 + Number(args[2]) + 5]));
+      }
+    });
+    const messages = Array.from({ length: 120 }, () => taskMessage());
+    const answers = await Promise.all(messages.map((message) => broker.enqueue({ message })));
+    await redis.ping();
+    monitor.disconnect();
+    expect(batchSizes).toEqual([50, 50, 20]);
+    expect(answers.map((answer) => answer.message.id)).toEqual(messages.map((message) => message.id));
+    const pending = await redis.lrange(key('default', 'pending'), 0, -1);
+    expect(pending.reverse()).toEqual(messages.map((message) => message.id));
+  });
+
   it('sends a lone enqueue at once, without waiting for others to join it', async () => {
     const { broker, redis } = context;
     const message = taskMessage();

@@ -19,12 +19,20 @@ import { holdWrites, runScript } from './redis-scripts';
 
 /** Tasks of an `enqueueMany` planned and sent together (see `enqueueEach`). */
 const bulkSlice = 50;
+/**
+ * Coalesced enqueues leave as soon as this many wait, without waiting for the turn to end: with many
+ * enqueues in flight, their answers start the next ones all in one turn, and one call for all of them
+ * would leave Redis idle while Node prepares them, then Node idle while Redis writes them. Measured with
+ * `pnpm bench --scenario enqueue` (100 in flight): one call per turn 52-58k tasks/s, 25 a call 57-66k,
+ * 50 a call 58-66k, 64 a call 56-63k.
+ */
+const eagerBatch = 50;
 
 export class RedisTaskProducer implements TaskProducer {
   private readonly coalescer: CallCoalescer<EnqueuePlan, number>;
 
   constructor(private readonly context: RedisBrokerContext) {
-    this.coalescer = new CallCoalescer((plans) => this.send(plans));
+    this.coalescer = new CallCoalescer((plans, eager) => this.send(plans, eager), eagerBatch);
   }
 
   /** Coalesced with the other enqueues started at the same time: one script call per queue. */
@@ -49,9 +57,10 @@ export class RedisTaskProducer implements TaskProducer {
   }
 
   /** Writes plans (one script call per queue and chunk) and registers their queues, all at once. */
-  private async send(plans: readonly EnqueuePlan[]): Promise<CallOutcome<number>[]> {
+  private async send(plans: readonly EnqueuePlan[], eager: boolean): Promise<CallOutcome<number>[]> {
     const now = this.context.now();
-    holdWrites(this.context.connection);
+    // A batch that left early goes at once: Redis writes it while Node prepares the next.
+    if (!eager) holdWrites(this.context.connection);
     const [outcomes] = await Promise.all([
       sendPlans(this.context.connection, plans, now),
       this.registerQueues(
