@@ -86,7 +86,8 @@ export function renderTable(report: BenchReport): string {
     `@q vs BullMQ ${meta.bullmq} on Redis ${meta.redis}, Node ${meta.node}, ${meta.cpus.count} × ${meta.cpus.model}; ` +
       `${options.rounds} round(s), medians; started ${meta.startedAt}, took ${meta.durationSeconds} s; ` +
       `load average ${meta.loadAverage.start.toFixed(2)} → ${meta.loadAverage.end.toFixed(2)}` +
-      (meta.commit ? `; commit ${meta.commit}` : ''),
+      (meta.commit ? `; commit ${meta.commit}` : '') +
+      (meta.packages === 'sources' ? '; sources through tsx' : '; built packages'),
     '',
     '| scenario | metric | @q | BullMQ | @q / BullMQ | goal | Redis floor | @q of floor | BullMQ of floor |',
     '|---|---|--:|--:|--:|---|--:|--:|--:|',

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { parseBenchArguments, UsageError } from './bench-options';
 import type { BenchReport } from './run-bench';
 import { runBench } from './run-bench';
 import { scenarioNames, type BenchSizes } from './scenarios';
@@ -46,6 +47,8 @@ it('runs every scenario for every system and writes a well-formed JSON report', 
 
   expect(report.meta.redis).toMatch(/^\d+\.\d+/);
   expect(report.meta.bullmq).toBe('6.7.0');
+  // Measured in this process, which runs the sources (a normal run builds the packages and measures dist).
+  expect(report.meta.packages).toBe('sources');
   expect(report.rows.map((row) => row.id)).toEqual([
     'enqueue-each',
     'enqueue-bulk',
@@ -79,4 +82,12 @@ it('runs every scenario for every system and writes a well-formed JSON report', 
   const drain = report.rows.find((row) => row.id === 'drain-c10');
   expect(drain?.runs.find((run) => run.system === 'q')?.result?.redis?.callsPerTask).toBeGreaterThan(0);
   expect(outcome.table).toContain('| drain 300, concurrency 10 | throughput (tasks/s) |');
+  expect(outcome.table).toContain('; sources through tsx');
 }, 60_000);
+
+it('measures the built packages unless told --sources', () => {
+  const defaults = parseBenchArguments([], outputDirectory);
+  expect(defaults.sources).toBe(false);
+  expect(parseBenchArguments(['--sources', '--quick'], outputDirectory).sources).toBe(true);
+  expect(() => parseBenchArguments(['--source'], outputDirectory)).toThrow(UsageError);
+});

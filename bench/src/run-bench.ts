@@ -44,10 +44,12 @@ export interface BenchReport {
     redis: string;
     bullmq: string;
     commit: string | undefined;
+    /** What ran: the built packages (`dist`, as users install them) or the sources through tsx. */
+    packages: 'built' | 'sources';
     /** 1-minute load average when the run started and ended: other work on the machine shows here. */
     loadAverage: { start: number; end: number };
   };
-  options: Omit<BenchOptions, 'outputDirectory' | 'inProcess'>;
+  options: Omit<BenchOptions, 'outputDirectory' | 'inProcess' | 'sources'>;
   rows: RowReport[];
 }
 
@@ -61,7 +63,30 @@ export interface BenchOutcome {
 const benchDirectory = dirname(dirname(fileURLToPath(import.meta.url)));
 const measurementProcess = fileURLToPath(new URL('./measurement-process.ts', import.meta.url));
 
+/**
+ * Builds the packages the bench measures (turbo: only what changed since the last build), so that the
+ * measurement processes run `dist` as users do.
+ */
+function buildPackages(log: (line: string) => void): void {
+  log('building the @q packages the bench measures (pnpm exec turbo run build)');
+  try {
+    execFileSync(
+      'pnpm',
+      ['exec', 'turbo', 'run', 'build', '--filter=@q/bench^...', '--output-logs=errors-only'],
+      {
+        cwd: dirname(benchDirectory),
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+  } catch (error) {
+    throw new Error(
+      `Could not build the packages to measure (${error instanceof Error ? error.message : String(error)}); fix the build, or measure the sources with --sources.`,
+    );
+  }
+}
+
 export async function runBench(options: BenchOptions, log: (line: string) => void): Promise<BenchOutcome> {
+  if (!options.sources && !options.inProcess) buildPackages(log);
   const startedAt = new Date();
   const loadStart = loadavg()[0] ?? 0;
   const redisServer = await startRedisServer();
@@ -93,6 +118,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
               record.result = options.inProcess
                 ? await runMeasurement(system, redisServer.url, row.request)
                 : await measureInChild(system, redisServer.url, row.request, {
+                    sources: options.sources === true,
                     profilePath: options.profile
                       ? join(
                           options.outputDirectory,
@@ -124,6 +150,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         redis: redisVersion,
         bullmq: bullmqVersion(),
         commit: gitCommit(),
+        packages: options.sources || options.inProcess ? 'sources' : 'built',
         loadAverage: { start: loadStart, end: loadavg()[0] ?? 0 },
       },
       options: {
@@ -182,9 +209,10 @@ function measureInChild(
   system: SystemName,
   url: string,
   request: MeasurementRequest,
-  profiling: { profilePath: string | undefined },
+  profiling: { profilePath: string | undefined; sources: boolean },
 ): Promise<MeasurementResult> {
-  const execArgv = ['--conditions=@q/source', '--import', 'tsx'];
+  // Without the `@q/source` condition, `@q/*` imports resolve to the packages' `dist` (what users run).
+  const execArgv = profiling.sources ? ['--conditions=@q/source', '--import', 'tsx'] : ['--import', 'tsx'];
   if (profiling.profilePath) mkdirSync(dirname(profiling.profilePath), { recursive: true });
   const child = fork(measurementProcess, [], {
     cwd: benchDirectory,
