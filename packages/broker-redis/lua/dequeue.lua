@@ -133,9 +133,8 @@ local function lease(id)
   local key = ARGV[2] .. id
   local keyType = redis.call("TYPE", key)["ok"]
   if keyType == "hash" then
-    redis.pcall("HSET", key, "state", "active")
+    redis.pcall("HSET", key, "state", "active", "lease_owner", ARGV[4])
     redis.pcall("HDEL", key, "pending_since")
-    redis.pcall("HSET", key, "lease_owner", ARGV[4])
     local msg = redis.pcall("HGET", key, "msg")
     if type(msg) == "string" then
       table.insert(taken, id)
