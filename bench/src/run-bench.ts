@@ -68,15 +68,13 @@ const measurementProcess = fileURLToPath(new URL('./measurement-process.ts', imp
  * measurement processes run `dist` as users do.
  */
 function buildPackages(log: (line: string) => void): void {
-  log('building the @q packages the bench measures (pnpm exec turbo run build)');
+  log('building the @q packages the bench measures (turbo run build)');
+  const root = dirname(benchDirectory);
   try {
     execFileSync(
-      'pnpm',
-      ['exec', 'turbo', 'run', 'build', '--filter=@q/bench^...', '--output-logs=errors-only'],
-      {
-        cwd: dirname(benchDirectory),
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
+      join(root, 'node_modules', '.bin', 'turbo'),
+      ['run', 'build', '--filter=@q/bench^...', '--output-logs=errors-only'],
+      { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
     );
   } catch (error) {
     throw new Error(
