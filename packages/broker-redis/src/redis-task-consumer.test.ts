@@ -308,11 +308,17 @@ describe('done, carried by the next dequeue', () => {
   async function scriptCallsDuring(act: () => Promise<void>): Promise<string[][]> {
     const monitor = await context.redis.monitor();
     const calls: string[][] = [];
+    const marker = `end-of-${prefix}`;
+    let sawMarker: () => void = () => undefined;
+    const markerSeen = new Promise<void>((resolve) => (sawMarker = resolve));
     monitor.on('monitor', (_time: string, args: string[]) => {
       if (/^eval/i.test(args[0] ?? '') && args.some((arg) => arg.startsWith(`${prefix}:`))) calls.push(args);
+      if (args[1] === marker) sawMarker();
     });
     await act();
-    await context.redis.ping();
+    // MONITOR reports commands in the order Redis ran them: once the marker is seen, every call is in.
+    await context.redis.echo(marker);
+    await markerSeen;
     monitor.disconnect();
     return calls;
   }
@@ -371,18 +377,47 @@ describe('done, carried by the next dequeue', () => {
     expect(await redis.get(key('default', 'processed'))).toBe('3');
   });
 
-  it('still answers the acknowledgements when pending cannot be popped, and skips the queue', async () => {
-    const { broker, redis } = context;
-    await broker.enqueue({ message: taskMessage() });
-    const { tasks } = await broker.dequeue(['default'], { count: 1, leaseDuration: 30_000 });
-    await redis.set(key('default', 'pending'), 'not a list');
-    const [next] = await Promise.all([
-      broker.dequeue(['default'], { count: 1, leaseDuration: 30_000 }),
-      broker.done(tasks[0]!.message, { token: tasks[0]!.leaseToken! }),
-    ]);
-    expect(next.tasks).toEqual([]);
-    expect(await redis.get(key('default', 'processed'))).toBe('1');
-    expect(logger.lines.some((line) => line.startsWith('Could not dequeue from this queue'))).toBe(true);
+  for (const [what, breakQueue] of [
+    ['pending cannot be popped', (redis: TestContext['redis']) => redis.set(key('default', 'pending'), 'x')],
+    ['the flow hash is not a hash', (redis: TestContext['redis']) => redis.set(key('default', 'flow'), 'x')],
+  ] as const) {
+    it(`still answers the acknowledgements in the one call when ${what}, and skips the queue`, async () => {
+      const { broker, redis } = context;
+      await broker.enqueue({ message: taskMessage() });
+      await broker.enqueue({ message: taskMessage() });
+      const { tasks } = await broker.dequeue(['default'], { count: 1, leaseDuration: 30_000 });
+      await breakQueue(redis);
+      let settled: PromiseSettledResult<unknown>[] = [];
+      const calls = await scriptCallsDuring(async () => {
+        settled = await Promise.allSettled([
+          broker.dequeue(['default'], { count: 1, leaseDuration: 30_000 }),
+          broker.done(tasks[0]!.message, { token: tasks[0]!.leaseToken! }),
+        ]);
+      });
+      expect(calls).toHaveLength(1);
+      expect(settled.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled']);
+      expect((settled[0] as PromiseFulfilledResult<{ tasks: unknown[] }>).value.tasks).toEqual([]);
+      expect(await redis.get(key('default', 'processed'))).toBe('1');
+      expect(await redis.exists(key('default', `t:${tasks[0]!.message.id}`))).toBe(0);
+      expect(logger.lines.some((line) => line.startsWith('Could not dequeue from this queue'))).toBe(true);
+    });
+  }
+
+  it('frees the slots of a queue concurrency limit before it takes, in the same call', async () => {
+    const { broker } = context;
+    await broker.setFlowLimits('default', { concurrency: 2 });
+    for (let index = 0; index < 4; index += 1) await broker.enqueue({ message: taskMessage() });
+    const first = await broker.dequeue(['default'], { count: 4, leaseDuration: 30_000 });
+    expect(first.tasks).toHaveLength(2);
+    let next: Awaited<ReturnType<typeof broker.dequeue>> | undefined;
+    const calls = await scriptCallsDuring(async () => {
+      [next] = await Promise.all([
+        broker.dequeue(['default'], { count: 4, leaseDuration: 30_000 }),
+        ...first.tasks.map((task) => broker.done(task.message, { token: task.leaseToken! })),
+      ]);
+    });
+    expect(calls).toHaveLength(1);
+    expect(next!.tasks).toHaveLength(2);
   });
 
   it('leaves acknowledgements of another queue to their own call', async () => {

@@ -77,6 +77,14 @@ function pushDoneArguments(args: (string | number)[], { message, fence }: DoneIt
   args.push(message.id, ...fenceArguments(fence), message.uniqueKey);
 }
 
+/** What one queue's dequeue call returned (see `sendDequeue`). */
+interface SentDequeue {
+  triples: unknown[][];
+  error: string | undefined;
+  leaseExpiresAt: number;
+  leaseToken: string;
+}
+
 /** Answers the acknowledgements a dequeue carried, from the codes it returned ("1" done, "0" refused). */
 function answerAcks(acks: readonly Waiter<DoneItem, number>[], codes: string | undefined): void {
   if (codes === undefined || codes.length !== acks.length) {
@@ -163,9 +171,64 @@ export class RedisTaskConsumer implements TaskConsumer {
         queue === queues[0]
           ? await this.doneCoalescer.claimAtFlush((item) => item.message.queue === queue, maxDoneBatch)
           : [];
+      let sent: SentDequeue;
+      try {
+        sent = await this.sendDequeue(queue, remaining, options.leaseDuration, acks);
+      } catch (error) {
+        // A broken queue (say, pending is not a list) must not stop the others; Redis being down must.
+        if (isUnavailableError(error) || /^OOM/.test((error as Error).message)) throw error;
+        this.skipQueue(queue, (error as Error).message);
+        continue;
+      }
+      if (sent.error !== undefined) {
+        // The same, reported in the reply so that the acknowledgements it carried were answered.
+        if (/^OOM/.test(sent.error)) throw new Error(sent.error);
+        this.skipQueue(queue, sent.error);
+        continue;
+      }
+      const { leaseExpiresAt, leaseToken } = sent;
+      const taken: LeasedTask[] = [];
+      for (const triple of sent.triples) {
+        if (replyText(triple[1]) === 'flow') {
+          limited.push(queue);
+          const hold = readFlowHold(queue, replyText(triple[2]));
+          if (hold) held.push(hold);
+          continue;
+        }
+        const reading = readRecord(queue, triple);
+        if (reading.ok) {
+          taken.push({ message: reading.message, leaseExpiresAt, leaseToken });
+        } else {
+          await this.archiveMalformed(queue, reading);
+          malformed.push({ queue, taskId: reading.taskId, reason: reading.reason });
+        }
+      }
+      tasks.push(...(await this.freshLeases(queue, taken, options.leaseDuration)));
+    }
+    const result: FlowDequeueResult = { tasks, malformed };
+    if (limited.length > 0) {
+      result.limited = limited;
+      result.held = held;
+    }
+    return result;
+  }
+
+  /**
+   * Sends one queue's dequeue script call, carrying `acks` (acknowledgements claimed from the batch),
+   * and answers them as soon as it returns; if anything fails first, they are rejected (and retried by
+   * their callers). Returns the task and flow triples, and an error the script reported in its reply.
+   */
+  private async sendDequeue(
+    queue: string,
+    count: number,
+    leaseDuration: number,
+    acks: readonly Waiter<DoneItem, number>[],
+  ): Promise<SentDequeue> {
+    let answered = false;
+    try {
       const keys = this.context.keys.queue(queue);
       const now = this.context.now();
-      const leaseExpiresAt = now + options.leaseDuration;
+      const leaseExpiresAt = now + leaseDuration;
       const leaseToken = randomUUID();
       const wait = this.canRegister(queue) ? this.waits.get(queue) : undefined;
       const scriptKeys = [
@@ -181,10 +244,10 @@ export class RedisTaskConsumer implements TaskConsumer {
       const args: (string | number)[] = [
         toUnixSeconds(leaseExpiresAt),
         keys.taskPrefix,
-        remaining,
+        count,
         leaseToken,
         keys.flowKeyPrefix,
-        wait ? this.waiterMember(options.leaseDuration) : '',
+        wait ? this.waiterMember(leaseDuration) : '',
         wait ? Math.floor(wait.lapsesAt) : 0,
         Math.floor(now),
       ];
@@ -193,56 +256,23 @@ export class RedisTaskConsumer implements TaskConsumer {
         args.push(acks.length, toUnixSeconds(now + statsTtlMilliseconds));
         for (const { item } of acks) pushDoneArguments(args, item);
       }
-      let reply: unknown;
-      try {
-        reply = await runScriptBuffer(this.connection, { script: 'dequeue', keys: scriptKeys, args });
-      } catch (error) {
-        for (const ack of acks) ack.reject(error);
-        // A broken queue (say, pending is not a list) must not stop the others; Redis being down must.
-        if (isUnavailableError(error) || /^OOM/.test((error as Error).message)) throw error;
-        this.skipQueue(queue, (error as Error).message);
-        continue;
-      }
-      const taken: LeasedTask[] = [];
-      let popError: string | undefined;
-      let ackCodes: string | undefined;
+      const reply = await runScriptBuffer(this.connection, { script: 'dequeue', keys: scriptKeys, args });
+      const triples: unknown[][] = [];
+      let codes: string | undefined;
+      let error: string | undefined;
       for (const triple of replyTuples(reply, 3)) {
         const kind = replyText(triple[1]);
-        if (kind === 'acks') {
-          ackCodes = replyText(triple[2]);
-          continue;
-        }
-        if (kind === 'error') {
-          popError = replyText(triple[2]);
-          continue;
-        }
-        if (kind === 'flow') {
-          limited.push(queue);
-          const hold = readFlowHold(queue, replyText(triple[2]));
-          if (hold) held.push(hold);
-          continue;
-        }
-        const reading = readRecord(queue, triple);
-        if (reading.ok) {
-          taken.push({ message: reading.message, leaseExpiresAt, leaseToken });
-        } else {
-          await this.archiveMalformed(queue, reading);
-          malformed.push({ queue, taskId: reading.taskId, reason: reading.reason });
-        }
+        if (kind === 'acks') codes = replyText(triple[2]);
+        else if (kind === 'error') error = replyText(triple[2]);
+        else triples.push(triple);
       }
-      if (acks.length > 0) answerAcks(acks, ackCodes);
-      if (popError !== undefined) {
-        this.skipQueue(queue, popError);
-        continue;
-      }
-      tasks.push(...(await this.freshLeases(queue, taken, options.leaseDuration)));
+      answered = true;
+      if (acks.length > 0) answerAcks(acks, codes);
+      return { triples, error, leaseExpiresAt, leaseToken };
+    } catch (error) {
+      if (!answered) for (const ack of acks) ack.reject(error);
+      throw error;
     }
-    const result: FlowDequeueResult = { tasks, malformed };
-    if (limited.length > 0) {
-      result.limited = limited;
-      result.held = held;
-    }
-    return result;
   }
 
   private skipQueue(queue: string, error: string): void {
