@@ -338,7 +338,7 @@ describe('done, carried by the next dequeue', () => {
     const calls = await scriptCallsDuring(async () => {
       // The dequeue starts first, as the fetch loop's does when the slots come free; the acknowledgements
       // of the same turn still ride with it.
-      const dequeuing = broker.dequeue(['default'], { count: 5, leaseDuration: 30_000 });
+      const dequeuing = broker.dequeue(['default'], { count: 10, leaseDuration: 30_000 });
       const acknowledging = Promise.allSettled(
         first.tasks.map((task) => broker.done(task.message, { token: task.leaseToken! })),
       );
@@ -367,7 +367,7 @@ describe('done, carried by the next dequeue', () => {
     await broker.pauseQueue('default');
     const calls = await scriptCallsDuring(async () => {
       const [next] = await Promise.all([
-        broker.dequeue(['default'], { count: 3, leaseDuration: 30_000 }),
+        broker.dequeue(['default'], { count: 10, leaseDuration: 30_000 }),
         ...tasks.map((task) => broker.done(task.message, { token: task.leaseToken! })),
       ]);
       expect(next.tasks).toEqual([]);
@@ -390,7 +390,7 @@ describe('done, carried by the next dequeue', () => {
       let settled: PromiseSettledResult<unknown>[] = [];
       const calls = await scriptCallsDuring(async () => {
         settled = await Promise.allSettled([
-          broker.dequeue(['default'], { count: 1, leaseDuration: 30_000 }),
+          broker.dequeue(['default'], { count: 10, leaseDuration: 30_000 }),
           broker.done(tasks[0]!.message, { token: tasks[0]!.leaseToken! }),
         ]);
       });
@@ -412,12 +412,29 @@ describe('done, carried by the next dequeue', () => {
     let next: Awaited<ReturnType<typeof broker.dequeue>> | undefined;
     const calls = await scriptCallsDuring(async () => {
       [next] = await Promise.all([
-        broker.dequeue(['default'], { count: 4, leaseDuration: 30_000 }),
+        broker.dequeue(['default'], { count: 10, leaseDuration: 30_000 }),
         ...first.tasks.map((task) => broker.done(task.message, { token: task.leaseToken! })),
       ]);
     });
     expect(calls).toHaveLength(1);
     expect(next!.tasks).toHaveLength(2);
+  });
+
+  it('leaves acknowledgements to their own call when the dequeue asks for fewer than 10 tasks', async () => {
+    const { broker, redis } = context;
+    for (let index = 0; index < 4; index += 1) await broker.enqueue({ message: taskMessage() });
+    const { tasks } = await broker.dequeue(['default'], { count: 2, leaseDuration: 30_000 });
+    let next: Awaited<ReturnType<typeof broker.dequeue>> | undefined;
+    const calls = await scriptCallsDuring(async () => {
+      [next] = await Promise.all([
+        broker.dequeue(['default'], { count: 9, leaseDuration: 30_000 }),
+        ...tasks.map((task) => broker.done(task.message, { token: task.leaseToken! })),
+      ]);
+    });
+    // Small batches: Redis answers the dequeue before it writes the acknowledgements (see the broker).
+    expect(calls).toHaveLength(2);
+    expect(next!.tasks).toHaveLength(2);
+    expect(await redis.get(key('default', 'processed'))).toBe('2');
   });
 
   it('leaves acknowledgements of another queue to their own call', async () => {
@@ -427,7 +444,7 @@ describe('done, carried by the next dequeue', () => {
     const { tasks } = await broker.dequeue(['low'], { count: 1, leaseDuration: 30_000 });
     const calls = await scriptCallsDuring(async () => {
       await Promise.all([
-        broker.dequeue(['default'], { count: 1, leaseDuration: 30_000 }),
+        broker.dequeue(['default'], { count: 10, leaseDuration: 30_000 }),
         broker.done(tasks[0]!.message),
       ]);
     });
