@@ -29,7 +29,6 @@ import {
 } from './asynq-constants';
 import { CallCoalescer, chunksBy, type CallOutcome, type Waiter } from './call-coalescer';
 import { readRecord, replacementMessage, type RecordReading } from './malformed-record';
-import { PackedArgument } from './packed-argument';
 import type { RedisBrokerContext } from './redis-broker-context';
 import { isUnavailableError } from './redis-errors';
 import { replyArray, replyBytes, replyNumber, replyText, replyTuples } from './redis-reply';
@@ -82,14 +81,9 @@ const maxDoneBatch = 500;
  */
 const carryAcknowledgementsFrom = 10;
 
-/** The tasks to acknowledge as include/ack-batch.lua unpacks them: id, lease token, expiry cutoff, lock key. */
-function packDone(items: Iterable<DoneItem>): Buffer {
-  const packed = new PackedArgument();
-  for (const { message, fence } of items) {
-    const [token, expiredBy] = fenceArguments(fence);
-    packed.text(message.id).text(token).text(String(expiredBy)).text(message.uniqueKey);
-  }
-  return packed.toBuffer();
+/** The four arguments of one task in include/ack-batch.lua: id, lease token, expiry cutoff, lock key. */
+function pushDoneArguments(args: (string | number)[], { message, fence }: DoneItem): void {
+  args.push(message.id, ...fenceArguments(fence), message.uniqueKey);
 }
 
 /** What one queue's dequeue call returned (see `sendDequeue`). */
@@ -256,7 +250,7 @@ export class RedisTaskConsumer implements TaskConsumer {
         keys.flowParked,
         keys.waiters,
       ];
-      const args: (string | number | Buffer)[] = [
+      const args: (string | number)[] = [
         toUnixSeconds(leaseExpiresAt),
         keys.taskPrefix,
         count,
@@ -269,7 +263,7 @@ export class RedisTaskConsumer implements TaskConsumer {
       if (acks.length > 0) {
         scriptKeys.push(keys.processed(now), keys.processedTotal);
         args.push(acks.length, toUnixSeconds(now + statsTtlMilliseconds));
-        args.push(packDone(acks.map((ack) => ack.item)));
+        for (const { item } of acks) pushDoneArguments(args, item);
       }
       const reply = await runScriptBuffer(this.connection, { script: 'dequeue', keys: scriptKeys, args });
       const triples: unknown[][] = [];
@@ -588,7 +582,8 @@ export class RedisTaskConsumer implements TaskConsumer {
       });
       return [replyNumber(done)];
     }
-    const args = [statsExpiry, keys.taskPrefix, items.length, packDone(items)];
+    const args: (string | number)[] = [statsExpiry, keys.taskPrefix, items.length];
+    for (const item of items) pushDoneArguments(args, item);
     const codes = await runScript(this.connection, {
       script: 'done-batch',
       keys: [keys.active, keys.lease, keys.processed(now), keys.processedTotal],
