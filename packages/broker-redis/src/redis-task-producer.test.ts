@@ -419,4 +419,30 @@ describe('queue registration', () => {
       monitor.disconnect();
     }
   });
+
+  it('answers each task by what the script stored, even when adding the queue name is refused', async () => {
+    const warnings: string[] = [];
+    const log = (): void => undefined;
+    const own = createTestContext({
+      logger: {
+        debug: log,
+        info: log,
+        error: log,
+        warn: (fields: unknown, message?: string) => {
+          warnings.push(message ?? String(fields));
+        },
+      },
+    });
+    try {
+      // The queue list is not a set: the SADD beside the batch fails, the batch itself does not.
+      await own.redis.set(`${own.prefix}:queues`, 'not a set');
+      const messages = Array.from({ length: 3 }, () => taskMessage({ queue: 'listed' }));
+      const answers = await Promise.all(messages.map((message) => own.broker.enqueue({ message })));
+      expect(answers.map((answer) => answer.state)).toEqual(['pending', 'pending', 'pending']);
+      expect(await own.redis.llen(`${own.prefix}:{listed}:pending`)).toBe(3);
+      expect(warnings.some((warning) => warning.startsWith('Could not add the queue names'))).toBe(true);
+    } finally {
+      await own.close();
+    }
+  });
 });

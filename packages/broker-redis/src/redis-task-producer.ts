@@ -78,8 +78,17 @@ export class RedisTaskProducer implements TaskProducer {
   private async registerQueues(queues: Iterable<string>, now: number): Promise<void> {
     const due = this.context.queueRegistry.due(new Set(queues), now);
     if (due.length === 0) return;
-    await this.context.connection.sadd(this.context.keys.queues, ...due);
-    this.context.queueRegistry.registered(due, now);
+    try {
+      await this.context.connection.sadd(this.context.keys.queues, ...due);
+      this.context.queueRegistry.registered(due, now);
+    } catch (error) {
+      // Sent beside the tasks, not before them: each task's own answer says whether it was stored (a
+      // full Redis can take a batch and then refuse this SADD). The next enqueue registers again.
+      this.context.logger.warn(
+        { queues: due, error: (error as Error).message },
+        'Could not add the queue names to the queue list (Asynq tools list queues from it); the next enqueue tries again',
+      );
+    }
   }
 
   /**
