@@ -23,11 +23,13 @@
 -- ARGV[6]  mode, "atomic" or "each"
 -- ARGV[7]  now, Unix ms (hand-over)
 -- ARGV[8]  task key prefix P:{q}:t:
--- then per task: task id, encoded TaskMessage, and "" for a plain pending task (no lock, no flow key),
--- or "+" followed by five more: target ("pending", "scheduled" or "aggregating"), process-at in Unix
--- seconds (scheduled only, else 0), lock TTL in whole seconds (0 when not unique), group name ("" unless
--- aggregating), flow key ("" when none; @q extension, stored as `flow_key`). Plain tasks take three
--- arguments instead of eight (keys included): the batches of coalesced enqueues are mostly plain.
+-- ARGV[9]  the tasks, packed in one binary string, in order (one argument instead of three to eight
+--          per task: Redis and ioredis handle each argument on its own). Per task: the task id and the
+--          encoded TaskMessage, each as a 4-byte big-endian length then its bytes; then one byte, 0 for a
+--          plain pending task (no lock, no flow key), or 1 followed by five more length-prefixed strings:
+--          target ("pending", "scheduled" or "aggregating"), process-at in Unix seconds (scheduled only,
+--          else "0"), lock TTL in whole seconds ("0" when not unique), group name ("" unless aggregating),
+--          flow key ("" when none; @q extension, stored as `flow_key`).
 -- Each live hand-over registration gets one of the tasks written to pending (the oldest first).
 --
 -- Returns { written, code per task... }: a code is 1 (accepted), -1 (uniqueness lock held, also by an
@@ -36,21 +38,17 @@
 -- of tasks written.
 local count = tonumber(ARGV[5])
 local prefix = ARGV[8]
+local packed = ARGV[9]
 local tasks = {}
 local keyIndex = 9
-local argIndex = 9
+local at = 1
 for i = 1, count do
-  local task = { id = ARGV[argIndex], msg = ARGV[argIndex + 1], target = "pending", score = "0", ttl = "0",
-    group = "", flowKey = "" }
-  if ARGV[argIndex + 2] == "" then
-    argIndex = argIndex + 3
-  else
-    task.target = ARGV[argIndex + 3]
-    task.score = ARGV[argIndex + 4]
-    task.ttl = ARGV[argIndex + 5]
-    task.group = ARGV[argIndex + 6]
-    task.flowKey = ARGV[argIndex + 7]
-    argIndex = argIndex + 8
+  local id, msg, kind
+  id, msg, kind, at = struct.unpack(">I4c0I4c0B", packed, at)
+  local task = { id = id, msg = msg, target = "pending", score = "0", ttl = "0", group = "", flowKey = "" }
+  if kind == 1 then
+    task.target, task.score, task.ttl, task.group, task.flowKey, at =
+      struct.unpack(">I4c0I4c0I4c0I4c0I4c0", packed, at)
   end
   task.key = prefix .. task.id
   if tonumber(task.ttl) > 0 then

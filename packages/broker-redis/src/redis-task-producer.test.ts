@@ -3,12 +3,13 @@ import {
   DuplicateTaskError,
   TaskIdConflictError,
   ValidationError,
+  flowKeyHeader,
   type EnqueueManyResult,
 } from '@q/core';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { createTestContext, redisUrl, taskMessage, type TestContext } from '../test/redis-test-context';
-import { decodeTaskMessage } from './task-message-codec';
+import { decodeTaskMessage, encodeTaskMessage } from './task-message-codec';
 
 let context: TestContext;
 let prefix: string;
@@ -311,6 +312,24 @@ describe('enqueueMany', () => {
       TaskIdConflictError,
     );
     expect(await redis.llen(key('default', 'pending'))).toBe(119);
+  });
+
+  it('carries ids, groups and flow keys in any script through the packed batch argument, byte for byte', async () => {
+    const { broker, redis } = context;
+    const plain = taskMessage({ id: 'tâche-é-1', payload: new Uint8Array([0, 255, 13, 10, 0]) });
+    const keyed = taskMessage({ id: 'tâche-é-2', headers: { [flowKeyHeader]: 'client-ü' } });
+    const grouped = taskMessage({ id: 'tâche-é-3', groupKey: 'grüppe' });
+    const results = await broker.enqueueMany([{ message: plain }, { message: keyed }, { message: grouped }]);
+    expect(results.map((result) => result.ok)).toEqual([true, true, true]);
+    const stored = await redis.hgetBuffer(key('default', `t:${plain.id}`), 'msg');
+    expect(decodeTaskMessage(stored!)).toEqual(plain);
+    expect(Buffer.from(stored!).equals(Buffer.from(encodeTaskMessage(plain)))).toBe(true);
+    expect(await redis.hget(key('default', `t:${keyed.id}`), 'flow_key')).toBe('client-ü');
+    expect(await redis.hget(key('default', `t:${grouped.id}`), 'group')).toBe('grüppe');
+    expect(await redis.zrange(key('default', 'g:grüppe'), 0, -1)).toEqual([grouped.id]);
+    expect((await redis.lrange(key('default', 'pending'), 0, -1)).sort()).toEqual(
+      [plain.id, keyed.id].sort(),
+    );
   });
 
   it('with atomic, writes every task of the batch, each as a single enqueue would', async () => {
