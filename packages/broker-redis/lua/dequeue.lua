@@ -30,7 +30,7 @@
 -- KEYS[10] total processed count    P:{q}:processed (only with acknowledgements)
 -- ARGV[9]  number of tasks to acknowledge ("" or absent: none)
 -- ARGV[10] expiry of today's processed counter, Unix seconds
--- then four per task from ARGV[11], as done-batch.lua takes them from its ARGV[4].
+-- ARGV[11] the tasks to acknowledge, packed as done-batch.lua takes them in its ARGV[4]
 --
 -- Flow control (@q extension; Go Asynq servers do not read these keys): when the queue's flow hash holds
 -- `concurrency`, at most that many tasks of the queue are leased at once (the lease zset counts them);
@@ -67,7 +67,8 @@
 -- @include register-waiter
 local acks
 if ARGV[9] and ARGV[9] ~= "" and tonumber(ARGV[9]) > 0 then
-  acks = table.concat(ackBatch(KEYS[3], KEYS[4], KEYS[9], KEYS[10], ARGV[10], ARGV[2], 11, tonumber(ARGV[9])))
+  acks = table.concat(ackBatch(KEYS[3], KEYS[4], KEYS[9], KEYS[10], ARGV[10], ARGV[2], ARGV[11],
+    tonumber(ARGV[9])))
 end
 -- The reply, with the acknowledgement codes when there were any.
 local function reply(triples)

@@ -12,10 +12,12 @@
 -- ARGV[1]  expiry of today's counter, Unix seconds
 -- ARGV[2]  task key prefix P:{q}:t:
 -- ARGV[3]  number of tasks
--- then four per task from ARGV[4]: task id; lease token ("" skips the check); lease must have expired at
--- or before this, Unix seconds ("" skips the check); its uniqueness lock key ("" when not unique). The
--- task hashes and locks share the queue's hash tag, so in a cluster they live on the node of KEYS[1].
+-- ARGV[4]  the tasks, packed in one binary string: per task four strings, each a 4-byte big-endian length
+--          then its bytes: task id; lease token ("" skips the check); lease must have expired at or
+--          before this, Unix seconds ("" skips the check); its uniqueness lock key ("" when not unique).
+--          The task hashes and locks share the queue's hash tag, so in a cluster they live on the node of
+--          KEYS[1].
 --
 -- Returns one code per task: 1 done, 0 not leased (or not under its token): nothing changed for it.
 -- @include ack-batch
-return ackBatch(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], 4, tonumber(ARGV[3]))
+return ackBatch(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[4], tonumber(ARGV[3]))

@@ -14,6 +14,7 @@ import {
 import { assertEnqueueRequest } from '@q/core/internal';
 import type { QueueKeys, RedisKeys } from './redis-keys';
 import type { ScriptCall } from './redis-scripts';
+import { PackedArgument } from './packed-argument';
 import { encodeTaskMessage } from './task-message-codec';
 import { flowKeyOf } from './enqueue-flow-key';
 import { toUnixNanoseconds, toUnixSeconds, toWholeSeconds } from './unix-time';
@@ -171,36 +172,20 @@ function planDetails(plan: EnqueuePlan): string[] {
 
 /**
  * The tasks of a batch in one binary argument, as enqueue-batch.lua unpacks them (see its ARGV[9]): per
- * task the id and the message, each behind a 4-byte big-endian length, then 0 (plain) or 1 and five more
- * length-prefixed strings. One argument instead of three or more per task: ioredis builds a command
- * argument by argument, and that was the largest part of the producer's profile left.
+ * task the id and the message, then 0 (plain) or 1 and five more strings.
  */
 export function packTasks(plans: readonly EnqueuePlan[]): Buffer {
-  let size = 0;
-  const details: (string[] | undefined)[] = [];
+  const packed = new PackedArgument();
   for (const plan of plans) {
-    size += 9 + Buffer.byteLength(plan.message.id, 'utf8') + plan.encoded.length;
-    const extra = isPlain(plan) ? undefined : planDetails(plan);
-    details.push(extra);
-    if (extra) for (const text of extra) size += 4 + Buffer.byteLength(text, 'utf8');
+    packed.text(plan.message.id).bytes(plan.encoded);
+    if (isPlain(plan)) {
+      packed.flag(0);
+      continue;
+    }
+    packed.flag(1);
+    for (const text of planDetails(plan)) packed.text(text);
   }
-  const packed = Buffer.allocUnsafe(size);
-  let at = 0;
-  const writeText = (text: string): void => {
-    const length = packed.write(text, at + 4, 'utf8');
-    packed.writeUInt32BE(length, at);
-    at += 4 + length;
-  };
-  plans.forEach((plan, index) => {
-    writeText(plan.message.id);
-    packed.writeUInt32BE(plan.encoded.length, at);
-    packed.set(plan.encoded, at + 4);
-    at += 4 + plan.encoded.length;
-    const extra = details[index];
-    packed[at++] = extra ? 1 : 0;
-    if (extra) for (const text of extra) writeText(text);
-  });
-  return packed;
+  return packed.toBuffer();
 }
 
 /** The error for a script's refusal code (-1 duplicate, 0 id conflict), or undefined when accepted. */

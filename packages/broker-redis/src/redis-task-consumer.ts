@@ -29,6 +29,7 @@ import {
 } from './asynq-constants';
 import { CallCoalescer, chunksBy, type CallOutcome, type Waiter } from './call-coalescer';
 import { readRecord, replacementMessage, type RecordReading } from './malformed-record';
+import { PackedArgument } from './packed-argument';
 import type { RedisBrokerContext } from './redis-broker-context';
 import { isUnavailableError } from './redis-errors';
 import { replyArray, replyBytes, replyNumber, replyText, replyTuples } from './redis-reply';
@@ -81,9 +82,14 @@ const maxDoneBatch = 500;
  */
 const carryAcknowledgementsFrom = 10;
 
-/** The four arguments of one task in include/ack-batch.lua: id, lease token, expiry cutoff, lock key. */
-function pushDoneArguments(args: (string | number)[], { message, fence }: DoneItem): void {
-  args.push(message.id, ...fenceArguments(fence), message.uniqueKey);
+/** The tasks to acknowledge as include/ack-batch.lua unpacks them: id, lease token, expiry cutoff, lock key. */
+function packDone(items: Iterable<DoneItem>): Buffer {
+  const packed = new PackedArgument();
+  for (const { message, fence } of items) {
+    const [token, expiredBy] = fenceArguments(fence);
+    packed.text(message.id).text(token).text(String(expiredBy)).text(message.uniqueKey);
+  }
+  return packed.toBuffer();
 }
 
 /** What one queue's dequeue call returned (see `sendDequeue`). */
@@ -250,7 +256,7 @@ export class RedisTaskConsumer implements TaskConsumer {
         keys.flowParked,
         keys.waiters,
       ];
-      const args: (string | number)[] = [
+      const args: (string | number | Buffer)[] = [
         toUnixSeconds(leaseExpiresAt),
         keys.taskPrefix,
         count,
@@ -263,7 +269,7 @@ export class RedisTaskConsumer implements TaskConsumer {
       if (acks.length > 0) {
         scriptKeys.push(keys.processed(now), keys.processedTotal);
         args.push(acks.length, toUnixSeconds(now + statsTtlMilliseconds));
-        for (const { item } of acks) pushDoneArguments(args, item);
+        args.push(packDone(acks.map((ack) => ack.item)));
       }
       const reply = await runScriptBuffer(this.connection, { script: 'dequeue', keys: scriptKeys, args });
       const triples: unknown[][] = [];
@@ -582,8 +588,7 @@ export class RedisTaskConsumer implements TaskConsumer {
       });
       return [replyNumber(done)];
     }
-    const args: (string | number)[] = [statsExpiry, keys.taskPrefix, items.length];
-    for (const item of items) pushDoneArguments(args, item);
+    const args = [statsExpiry, keys.taskPrefix, items.length, packDone(items)];
     const codes = await runScript(this.connection, {
       script: 'done-batch',
       keys: [keys.active, keys.lease, keys.processed(now), keys.processedTotal],

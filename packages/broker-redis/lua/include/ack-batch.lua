@@ -2,17 +2,19 @@
 -- done-batch.lua and dequeue.lua (which acknowledges a server's finished tasks before it takes new ones).
 -- Each task is fenced on its own: a task whose lease is lost is left alone and reported, the others are
 -- done. The processed counters grow by the number done (today's expires at statsExpiry; the total wraps
--- as Asynq's does at the int64 maximum). The tasks are read from ARGV, four per task from ARGV[first]:
--- task id; lease token ("" skips the check); lease must have expired at or before this, Unix seconds
--- ("" skips the check); its uniqueness lock key ("" when not unique). The task hashes and locks share the
--- queue's hash tag, so in a cluster they live on the node of the active list.
+-- as Asynq's does at the int64 maximum). The tasks come packed in one binary string, four strings per
+-- task, each a 4-byte big-endian length then its bytes: task id; lease token ("" skips the check); lease
+-- must have expired at or before this, Unix seconds ("" skips the check); its uniqueness lock key (""
+-- when not unique). The task hashes and locks share the queue's hash tag, so in a cluster they live on
+-- the node of the active list.
 -- Returns one code per task: 1 done, 0 not leased (or not under its token): nothing changed for it.
-local function ackBatch(active, lease, processed, processedTotal, statsExpiry, taskPrefix, first, count)
+local function ackBatch(active, lease, processed, processedTotal, statsExpiry, taskPrefix, packed, count)
   local codes = {}
   local done = 0
+  local at = 1
   for i = 1, count do
-    local base = first + (i - 1) * 4
-    local id, token, expiredBy, uniqueKey = ARGV[base], ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
+    local id, token, expiredBy, uniqueKey
+    id, token, expiredBy, uniqueKey, at = struct.unpack(">I4c0I4c0I4c0I4c0", packed, at)
     local key = taskPrefix .. id
     local code = 1
     local score = redis.call("ZSCORE", lease, id)
