@@ -94,7 +94,10 @@ function packDone(items: Iterable<DoneItem>): Buffer {
 
 /** What one queue's dequeue call returned (see `sendDequeue`). */
 interface SentDequeue {
+  /** The task triples, for `readRecord`. */
   triples: unknown[][];
+  /** The data of the flow triple (`<reason>:<ms>`), when the queue has a flow hash. */
+  flow: string | undefined;
   error: string | undefined;
   leaseExpiresAt: number;
   leaseToken: string;
@@ -203,13 +206,12 @@ export class RedisTaskConsumer implements TaskConsumer {
       }
       const { leaseExpiresAt, leaseToken } = sent;
       const taken: LeasedTask[] = [];
+      if (sent.flow !== undefined) {
+        limited.push(queue);
+        const hold = readFlowHold(queue, sent.flow);
+        if (hold) held.push(hold);
+      }
       for (const triple of sent.triples) {
-        if (replyText(triple[1]) === 'flow') {
-          limited.push(queue);
-          const hold = readFlowHold(queue, replyText(triple[2]));
-          if (hold) held.push(hold);
-          continue;
-        }
         const reading = readRecord(queue, triple);
         if (reading.ok) {
           taken.push({ message: reading.message, leaseExpiresAt, leaseToken });
@@ -275,15 +277,18 @@ export class RedisTaskConsumer implements TaskConsumer {
       const triples: unknown[][] = [];
       let codes: string | undefined;
       let error: string | undefined;
+      let flow: string | undefined;
+      // Each kind read once here: the task triples go on to `readRecord` as they are.
       for (const triple of replyTuples(reply, 3)) {
         const kind = replyText(triple[1]);
         if (kind === 'acks') codes = replyText(triple[2]);
         else if (kind === 'error') error = replyText(triple[2]);
+        else if (kind === 'flow') flow = replyText(triple[2]);
         else triples.push(triple);
       }
       answered = true;
       if (acks.length > 0) answerAcks(acks, codes);
-      return { triples, error, leaseExpiresAt, leaseToken };
+      return { triples, flow, error, leaseExpiresAt, leaseToken };
     } catch (error) {
       if (!answered) for (const ack of acks) ack.reject(error);
       throw error;
