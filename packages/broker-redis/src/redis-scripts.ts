@@ -1,20 +1,16 @@
 /**
- * Runs the Lua scripts of `lua/` through ioredis `defineCommand`: EVALSHA, with EVAL when Redis answers
- * NOSCRIPT (after a restart or SCRIPT FLUSH), on single connections, clusters and pipelines alike.
+ * Runs the Lua scripts of `lua/`: on a single connection as `EVALSHA` written straight to RESP
+ * (`script-command.ts`), falling back to ioredis `defineCommand` when Redis answers NOSCRIPT (after a
+ * restart or SCRIPT FLUSH); on clusters, pipelines and auto-pipelined connections through `defineCommand`
+ * alone (it routes, batches and loads the scripts there).
  */
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { luaScripts, type LuaScriptName } from './lua-scripts.generated';
+import { sendScript, type ScriptArgument, type ScriptCall } from './script-command';
 
 export type RedisConnection = Redis | Cluster;
 
-export type ScriptArgument = string | number | Uint8Array;
-
-/** One script invocation: every key it touches that can be known in advance, then its arguments. */
-export interface ScriptCall {
-  script: LuaScriptName;
-  keys: readonly string[];
-  args: readonly ScriptArgument[];
-}
+export type { ScriptArgument, ScriptCall };
 
 type ScriptCommand = (...argumentsWithKeyCount: (string | number | Buffer)[]) => Promise<unknown>;
 
@@ -94,13 +90,23 @@ export function holdWrites(connection: RedisConnection): void {
   });
 }
 
+/**
+ * A single connection without auto-pipelining: its script calls are written straight to RESP. A cluster
+ * routes each command by its keys, and auto-pipelining batches them: both need ioredis' own commands.
+ */
+function writesDirectly(connection: RedisConnection): connection is Redis {
+  return !connection.isCluster && !(connection as Redis).options.enableAutoPipelining;
+}
+
 /** Runs a script; bulk replies come back as strings. */
 export function runScript(connection: RedisConnection, call: ScriptCall): Promise<unknown> {
+  if (writesDirectly(connection)) return sendScript(connection, call, 'utf8');
   return scriptCommand(connection, commandName(call.script))(...commandArguments(call));
 }
 
 /** Runs a script; bulk replies come back as Buffers (for protobuf bytes). */
 export function runScriptBuffer(connection: RedisConnection, call: ScriptCall): Promise<unknown> {
+  if (writesDirectly(connection)) return sendScript(connection, call, null);
   return scriptCommand(connection, `${commandName(call.script)}Buffer`)(...commandArguments(call));
 }
 
