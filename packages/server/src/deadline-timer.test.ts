@@ -43,6 +43,28 @@ describe('DeadlineTimer', () => {
     expect(ran).toEqual(expected);
   });
 
+  it('keeps its timer armed when every deadline was cancelled, until it fires or clear() stops it', () => {
+    const timer = new DeadlineTimer();
+    const ran: string[] = [];
+    timer.cancel(timer.schedule(Date.now() + 1000, () => ran.push('cancelled')));
+    expect(timer.size).toBe(0);
+    expect(vi.getTimerCount()).toBe(1);
+    // A later deadline needs no new timer: the armed one fires first and re-arms for it.
+    timer.schedule(Date.now() + 2000, () => ran.push('later'));
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(1000);
+    expect(ran).toEqual([]);
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(1000);
+    expect(ran).toEqual(['later']);
+    expect(vi.getTimerCount()).toBe(0);
+    timer.cancel(timer.schedule(Date.now() + 1000, () => ran.push('cancelled')));
+    timer.clear();
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(5000);
+    expect(ran).toEqual(['later']);
+  });
+
   it('moves the timer only for an earlier deadline, and re-arms for what remains after a cancelled head', () => {
     const timer = new DeadlineTimer();
     const ran: string[] = [];

@@ -3,6 +3,10 @@
  * task. The timer is armed for the earliest deadline and moved only when an earlier one arrives; a
  * deadline cancelled at the head is left to the timer, which on firing runs what is due and re-arms for
  * what remains. So a task that finishes in time costs a heap insert and a removal, and no timer call.
+ * The timer is left armed when the heap empties too: a worker whose tasks all finish quickly empties it
+ * after every batch, and disarming then re-arming for the next batch cost a `clearTimeout` and a
+ * `setTimeout` per batch (2 % of the worker's profile at concurrency 10). Firing on an empty heap does
+ * nothing; `clear()` stops it (the server calls it when it shuts down).
  */
 
 import { systemClock, type Clock } from '@q/core';
@@ -49,7 +53,6 @@ export class DeadlineTimer {
       this.siftDown(index);
       this.siftUp(last.index);
     }
-    if (this.heap.length === 0) this.disarm();
   }
 
   /** Stops the timer; deadlines not yet due never run. */

@@ -136,6 +136,12 @@ export class Processor {
     return abandoned;
   }
 
+  /** Stops the timers of the deadlines and the slots, once the server shut down. */
+  close(): void {
+    this.deadlines.clear();
+    this.slots.close();
+  }
+
   /** Extends the leases of every task whose outcome is not written yet (see `task-leases.ts`). */
   extendLeases(): Promise<void> {
     return extendLeases(this.active, {

@@ -430,6 +430,7 @@ export class Server extends EventEmitter<ServerEvents> {
       }),
       this.cancelSubscriber?.stop(closeBudget),
     ]);
+    processor.close();
     this.setState('closed');
     logger.info({ serverId: this.id }, 'server shut down');
   }
