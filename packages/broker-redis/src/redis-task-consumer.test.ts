@@ -420,14 +420,14 @@ describe('done, carried by the next dequeue', () => {
     expect(next!.tasks).toHaveLength(2);
   });
 
-  it('leaves acknowledgements to their own call when the dequeue asks for fewer than 10 tasks', async () => {
+  it('leaves acknowledgements to their own call when the dequeue asks for fewer than 5 tasks', async () => {
     const { broker, redis } = context;
     for (let index = 0; index < 4; index += 1) await broker.enqueue({ message: taskMessage() });
     const { tasks } = await broker.dequeue(['default'], { count: 2, leaseDuration: 30_000 });
     let next: Awaited<ReturnType<typeof broker.dequeue>> | undefined;
     const calls = await scriptCallsDuring(async () => {
       [next] = await Promise.all([
-        broker.dequeue(['default'], { count: 9, leaseDuration: 30_000 }),
+        broker.dequeue(['default'], { count: 4, leaseDuration: 30_000 }),
         ...tasks.map((task) => broker.done(task.message, { token: task.leaseToken! })),
       ]);
     });

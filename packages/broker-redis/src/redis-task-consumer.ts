@@ -75,12 +75,14 @@ const maxDoneBatch = 500;
 /**
  * A dequeue asking for at least this many tasks carries the acknowledgements of its queue. It saves a
  * call per batch, but Redis answers the dequeue only once it wrote them, where a separate call lets it
- * answer the dequeue first: for small batches (few slots per fetch lane) the wait costs more than the
- * call. Measured with `pnpm bench --scenario drain` in three alternating pairs: lanes of 5 tasks
- * (concurrency 10) 33-37k tasks/s apart, 32-35k carried; lanes of 13 (concurrency 50) 45k apart, 47-48k
- * carried, with less CPU per task in Node and Redis.
+ * answer the dequeue first: for very small batches (few slots per fetch lane) the wait costs more than
+ * the call. Measured with `pnpm bench --scenario drain` in three alternating pairs: lanes of 13 tasks
+ * (concurrency 50) 45k tasks/s apart, 47-48k carried, with less CPU per task in Node and Redis; lanes of
+ * 5 (concurrency 10) lost while each call cost ioredis' command building (33-37k apart, 32-35k carried),
+ * and won once script calls were written straight to RESP (24.2-25.3k apart, 26.0-26.2k carried, Node
+ * CPU per task 40.3-41.9 -> 36.7-37.6 µs, in a slow phase of the machine).
  */
-const carryAcknowledgementsFrom = 10;
+const carryAcknowledgementsFrom = 5;
 
 /** The tasks to acknowledge as include/ack-batch.lua unpacks them: id, lease token, expiry cutoff, lock key. */
 function packDone(items: Iterable<DoneItem>): Buffer {
