@@ -128,4 +128,23 @@ describe('script calls written straight to RESP', () => {
       }),
     ).rejects.toThrow(/WRONGTYPE/);
   });
+
+  it("keep the caller's stack in script errors when showFriendlyErrorStack is on", async () => {
+    const friendly = new Redis(redisUrl(), { maxRetriesPerRequest: 1, showFriendlyErrorStack: true });
+    defineScripts(friendly);
+    try {
+      const prefix = uniquePrefix();
+      await friendly.hset(`${prefix}:pending`, 'not', 'a list');
+      const failure = await runScript(friendly, {
+        script: 'list-messages',
+        keys: [`${prefix}:pending`, `${prefix}:lease`],
+        args: [-1, -1, `${prefix}:t:`, ''],
+      }).catch((error: unknown) => error as Error);
+      expect(failure).toBeInstanceOf(Error);
+      expect((failure as Error).message).toMatch(/WRONGTYPE/);
+      expect((failure as Error).stack).toContain('script-command.test.ts');
+    } finally {
+      friendly.disconnect();
+    }
+  });
 });

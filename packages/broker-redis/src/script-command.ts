@@ -95,9 +95,12 @@ class PreparedScriptCommand extends Command {
   socket: object | undefined;
   sentSha = false;
 
-  /** `replyEncoding` null keeps bulk replies as Buffers; 'utf8' makes them strings. */
-  constructor(call: ScriptCall, replyEncoding: 'utf8' | null) {
-    super('evalsha', [], { replyEncoding });
+  /**
+   * `replyEncoding` null keeps bulk replies as Buffers; 'utf8' makes them strings. `errorStack` is the
+   * caller's stack, for ioredis' `showFriendlyErrorStack`.
+   */
+  constructor(call: ScriptCall, replyEncoding: 'utf8' | null, errorStack: Error | undefined) {
+    super('evalsha', [], { replyEncoding, errorStack });
     this.call = call;
   }
 
@@ -131,7 +134,8 @@ export function sendScript(
   call: ScriptCall,
   replyEncoding: 'utf8' | null,
 ): Promise<unknown> {
-  const command = new PreparedScriptCommand(call, replyEncoding);
+  const errorStack = connection.options.showFriendlyErrorStack ? new Error() : undefined;
+  const command = new PreparedScriptCommand(call, replyEncoding, errorStack);
   return (connection.sendCommand(command) as Promise<unknown>).catch((error: unknown) => {
     if (!command.sentSha || !isNoScriptError(error)) throw error;
     if (command.socket !== undefined) sentScripts.get(command.socket)?.delete(call.script);
