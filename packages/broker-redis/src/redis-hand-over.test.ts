@@ -24,17 +24,21 @@ const lease = { leaseDuration: 30_000 };
 
 /** Starts a wait on `queue` and registers with a dequeue that finds it empty, as an idle server does. */
 async function waitIdle(
-  { broker }: TestContext,
+  { broker, redis, prefix }: TestContext,
   queue: string,
   timeout = 5000,
 ): Promise<{ woken: Promise<boolean>; controller: AbortController }> {
-  // A consumer registers only once Redis confirmed its subscription: the first wait subscribes.
-  const first = broker.waitForTasks([queue], 20);
-  await first;
+  const waiters = `${prefix}:{${queue}}:waiters`;
+  const before = await redis.zcard(waiters);
   const controller = new AbortController();
   const woken = broker.waitForTasks([queue], timeout, controller.signal);
-  const { tasks } = await broker.dequeue([queue], { count: 1, ...lease });
-  expect(tasks).toEqual([]);
+  // A consumer registers only once Redis confirmed its subscription (the wait subscribes): until then its
+  // dequeues find the queue empty without registering. On a loaded machine that takes a while.
+  await waitFor(async () => {
+    const { tasks } = await broker.dequeue([queue], { count: 1, ...lease });
+    expect(tasks).toEqual([]);
+    return (await redis.zcard(waiters)) > before;
+  }, 'the consumer to register for a hand-over');
   return { woken, controller };
 }
 

@@ -1,8 +1,8 @@
 /**
- * Runs the Lua scripts of `lua/`: on a single connection as `EVALSHA` written straight to RESP
- * (`script-command.ts`), falling back to ioredis `defineCommand` when Redis answers NOSCRIPT (after a
- * restart or SCRIPT FLUSH); on clusters, pipelines and auto-pipelined connections through `defineCommand`
- * alone (it routes, batches and loads the scripts there).
+ * Runs the Lua scripts of `lua/`: on a single connection written straight to RESP by `script-command.ts`
+ * (`EVAL` with the text on a socket's first call of a script, `EVALSHA` after, the text again when Redis
+ * answers NOSCRIPT); on clusters, pipelines and auto-pipelined connections through ioredis
+ * `defineCommand`, which routes, batches and loads the scripts there.
  */
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { luaScripts, type LuaScriptName } from './lua-scripts.generated';

@@ -383,56 +383,60 @@ export class Server extends EventEmitter<ServerEvents> {
       this.setState('closed');
       return;
     }
-    const controller = new AbortController();
-    this.drainDeadline = {
-      at: this.options.clock.now() + timeout,
-      controller,
-      timer: this.options.clock.setTimeout(() => controller.abort(), timeout),
-    };
-    this.setState('draining');
-    logger.info(
-      { timeoutMs: timeout, running: processor.active.size },
-      'shutting down: waiting for running tasks',
-    );
-
-    const stopping = [
-      processor.stopFetching(timeout + requeueBudget),
-      ...this.background.map((task) => task.stop(timeout + requeueBudget)),
-    ];
-    await processor.waitUntilIdle(controller.signal);
-    this.options.clock.clearTimeout(this.drainDeadline.timer);
-
-    const abandoned = processor.abandonUndecided();
-    if (abandoned.length > 0 || (controller.signal.aborted && processor.active.size > 0)) {
-      this.forcedShutdown = true;
-      this.heartbeat?.trigger();
-      logger.warn(
-        { requeued: abandoned.length, stillRunning: processor.active.size },
-        'shutdown deadline reached: aborting unfinished tasks and putting them back in pending',
+    try {
+      const controller = new AbortController();
+      this.drainDeadline = {
+        at: this.options.clock.now() + timeout,
+        controller,
+        timer: this.options.clock.setTimeout(() => controller.abort(), timeout),
+      };
+      this.setState('draining');
+      logger.info(
+        { timeoutMs: timeout, running: processor.active.size },
+        'shutting down: waiting for running tasks',
       );
-      await this.requeue(abandoned);
-    }
 
-    await Promise.race([Promise.all(stopping), sleep(this.options.clock, 50)]);
-    await Promise.all([this.heartbeat?.stop(50), this.leaseKeeper?.stop(50)]);
-    const { host } = this.options;
-    await Promise.all([
-      withTimeout(
-        this.options.clock,
-        this.options.broker.clearServerState({ host, pid: process.pid, serverId: this.id }),
-        closeBudget,
-        'clearServerState',
-      ).catch((error: unknown) => {
+      const stopping = [
+        processor.stopFetching(timeout + requeueBudget),
+        ...this.background.map((task) => task.stop(timeout + requeueBudget)),
+      ];
+      await processor.waitUntilIdle(controller.signal);
+      this.options.clock.clearTimeout(this.drainDeadline.timer);
+
+      const abandoned = processor.abandonUndecided();
+      if (abandoned.length > 0 || (controller.signal.aborted && processor.active.size > 0)) {
+        this.forcedShutdown = true;
+        this.heartbeat?.trigger();
         logger.warn(
-          { error: error instanceof Error ? error.message : String(error) },
-          'could not clear the server state; it expires by itself',
+          { requeued: abandoned.length, stillRunning: processor.active.size },
+          'shutdown deadline reached: aborting unfinished tasks and putting them back in pending',
         );
-      }),
-      this.cancelSubscriber?.stop(closeBudget),
-    ]);
-    processor.close();
-    this.setState('closed');
-    logger.info({ serverId: this.id }, 'server shut down');
+        await this.requeue(abandoned);
+      }
+
+      await Promise.race([Promise.all(stopping), sleep(this.options.clock, 50)]);
+      await Promise.all([this.heartbeat?.stop(50), this.leaseKeeper?.stop(50)]);
+      const { host } = this.options;
+      await Promise.all([
+        withTimeout(
+          this.options.clock,
+          this.options.broker.clearServerState({ host, pid: process.pid, serverId: this.id }),
+          closeBudget,
+          'clearServerState',
+        ).catch((error: unknown) => {
+          logger.warn(
+            { error: error instanceof Error ? error.message : String(error) },
+            'could not clear the server state; it expires by itself',
+          );
+        }),
+        this.cancelSubscriber?.stop(closeBudget),
+      ]);
+      this.setState('closed');
+      logger.info({ serverId: this.id }, 'server shut down');
+    } finally {
+      // The deadline and slot timers stay armed between tasks: stopped here, however the shutdown went.
+      processor.close();
+    }
   }
 
   private hastenDrain(at: number): void {
