@@ -1,7 +1,7 @@
 /**
  * Runs the Lua scripts of `lua/`: on a single connection written straight to RESP by `script-command.ts`
  * (`EVAL` with the text on a socket's first call of a script, `EVALSHA` after, the text again when Redis
- * answers NOSCRIPT); on clusters, pipelines and auto-pipelined connections through ioredis
+ * answers NOSCRIPT); on clusters and auto-pipelined connections through ioredis
  * `defineCommand`, which routes, batches and loads the scripts there.
  */
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
@@ -108,9 +108,4 @@ export function runScript(connection: RedisConnection, call: ScriptCall): Promis
 export function runScriptBuffer(connection: RedisConnection, call: ScriptCall): Promise<unknown> {
   if (writesDirectly(connection)) return sendScript(connection, call, null);
   return scriptCommand(connection, `${commandName(call.script)}Buffer`)(...commandArguments(call));
-}
-
-/** Adds a script invocation to a pipeline; bulk replies come back as strings. */
-export function queueScript(pipeline: ChainableCommander, call: ScriptCall): void {
-  void scriptCommand(pipeline, commandName(call.script))(...commandArguments(call));
 }

@@ -33,7 +33,7 @@ import { PackedArgument } from './packed-argument';
 import type { RedisBrokerContext } from './redis-broker-context';
 import { isUnavailableError } from './redis-errors';
 import { replyArray, replyBytes, replyNumber, replyText, replyTuples } from './redis-reply';
-import { queueScript, runScript, runScriptBuffer } from './redis-scripts';
+import { runScript, runScriptBuffer } from './redis-scripts';
 import { encodeServerInfo, encodeWorkerInfo } from './server-state-codec';
 import { decodeTaskMessage, encodeTaskMessage } from './task-message-codec';
 import { toUnixNanoseconds, toUnixSeconds, toWholeSeconds } from './unix-time';
@@ -417,26 +417,23 @@ export class RedisTaskConsumer implements TaskConsumer {
   private register(queues: readonly string[], leaseDuration: number): void {
     setImmediate(() => {
       const now = this.context.now();
-      const pipeline = this.connection.pipeline();
-      let registrations = 0;
+      // One script call per queue, not an ioredis pipeline: making a pipeline copies every defined script
+      // onto it, about 0.2 ms per hand-over in the pickup profile.
       for (const queue of queues) {
         const wait = this.waits.get(queue);
         if (!wait || wait.lapsesAt <= now || !this.canRegister(queue)) continue;
-        queueScript(pipeline, {
+        runScript(this.connection, {
           script: 'register-waiter',
           keys: [this.context.keys.queue(queue).waiters],
           args: [this.waiterMember(leaseDuration), Math.floor(wait.lapsesAt), Math.floor(now)],
+        }).catch((error: unknown) => {
+          // The next dequeue registers again; until then, enqueues wake this server instead.
+          this.context.logger.debug(
+            { queue, error: (error as Error).message },
+            'Could not renew a hand-over registration',
+          );
         });
-        registrations += 1;
       }
-      if (registrations === 0) return;
-      pipeline.exec().catch((error: unknown) => {
-        // The next dequeue registers again; until then, enqueues wake this server instead.
-        this.context.logger.debug(
-          { queues, error: (error as Error).message },
-          'Could not renew a hand-over registration',
-        );
-      });
     });
   }
 
