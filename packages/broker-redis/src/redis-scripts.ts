@@ -4,7 +4,7 @@
  * answers NOSCRIPT); on clusters and auto-pipelined connections through ioredis
  * `defineCommand`, which routes, batches and loads the scripts there.
  */
-import type { ChainableCommander, Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { luaScripts, type LuaScriptName } from './lua-scripts.generated';
 import { sendScript, type ScriptArgument, type ScriptCall } from './script-command';
 
@@ -55,7 +55,7 @@ function commandArguments(call: ScriptCall): (string | number | Buffer)[] {
   return [call.keys.length, ...call.keys, ...call.args.map(toRedisArgument)];
 }
 
-function scriptCommand(target: RedisConnection | ChainableCommander, name: string): ScriptCommand {
+function scriptCommand(target: RedisConnection, name: string): ScriptCommand {
   const command = (target as unknown as Record<string, ScriptCommand | undefined>)[name];
   if (typeof command !== 'function') {
     throw new Error(

@@ -91,9 +91,8 @@ const sentScripts = new WeakMap<object, Set<LuaScriptName>>();
  */
 class PreparedScriptCommand extends Command {
   private readonly call: ScriptCall;
-  /** The socket this call was last written to, and whether as `EVALSHA`. */
-  socket: object | undefined;
-  sentSha = false;
+  /** The socket this call was last written to as `EVALSHA` (undefined when it went as `EVAL`). */
+  shaSentTo: object | undefined;
 
   /**
    * `replyEncoding` null keeps bulk replies as Buffers; 'utf8' makes them strings. `errorStack` is the
@@ -111,9 +110,11 @@ class PreparedScriptCommand extends Command {
       sent = new Set();
       sentScripts.set(socket, sent);
     }
-    this.socket = socket;
-    this.sentSha = sent.has(script);
-    if (this.sentSha) return encodeScriptCall('EVALSHA', scriptSha(script), keys, args);
+    if (sent.has(script)) {
+      this.shaSentTo = socket;
+      return encodeScriptCall('EVALSHA', scriptSha(script), keys, args);
+    }
+    this.shaSentTo = undefined;
     sent.add(script);
     return encodeScriptCall('EVAL', luaScripts[script], keys, args);
   }
@@ -137,8 +138,9 @@ export function sendScript(
   const errorStack = connection.options.showFriendlyErrorStack ? new Error() : undefined;
   const command = new PreparedScriptCommand(call, replyEncoding, errorStack);
   return (connection.sendCommand(command) as Promise<unknown>).catch((error: unknown) => {
-    if (!command.sentSha || !isNoScriptError(error)) throw error;
-    if (command.socket !== undefined) sentScripts.get(command.socket)?.delete(call.script);
+    const socket = command.shaSentTo;
+    if (socket === undefined || !isNoScriptError(error)) throw error;
+    sentScripts.get(socket)?.delete(call.script);
     return sendScript(connection, call, replyEncoding);
   });
 }
